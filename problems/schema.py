@@ -1,0 +1,112 @@
+"""Strict mapping -> dataclass conversion: a typo or a bad value fails with one line.
+
+Used for solver configs, Hydra config groups and anything else read from YAML or
+the command line. Errors are `FieldError`s naming the dotted key and the value.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import types
+import typing
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from problems.errors import FieldError
+
+T = TypeVar("T")
+
+
+def _coerce(value: Any, tp: Any, key: str) -> Any:
+    origin = typing.get_origin(tp)
+    if tp is Any:
+        return value
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _coerce(value, arg, key)
+            except FieldError as exc:
+                errors.append(exc)
+        raise errors[0] if errors else FieldError(key, "must not be null", value)
+    if origin is typing.Literal:
+        if value not in typing.get_args(tp):
+            raise FieldError(key, f"must be one of {list(typing.get_args(tp))}", value)
+        return value
+    if dataclasses.is_dataclass(tp):
+        if isinstance(value, tp):
+            return value
+        return from_mapping(tp, value, key)
+    if origin in (tuple, list):
+        if isinstance(value, str) or not isinstance(value, typing.Sequence | list | tuple):
+            try:
+                value = list(value)  # OmegaConf ListConfig
+            except TypeError:
+                raise FieldError(key, "must be a list", value) from None
+        args = typing.get_args(tp)
+        if origin is tuple and args and args[-1] is not Ellipsis:
+            if len(value) != len(args):
+                raise FieldError(key, f"must have {len(args)} entries", list(value))
+            return tuple(_coerce(v, a, f"{key}[{i}]") for i, (v, a) in enumerate(zip(value, args, strict=True)))
+        inner = args[0] if args else Any
+        items = [_coerce(v, inner, f"{key}[{i}]") for i, v in enumerate(value)]
+        return tuple(items) if origin is tuple else items
+    if origin is dict or tp is dict:
+        if not isinstance(value, Mapping):
+            raise FieldError(key, "must be a mapping", value)
+        return dict(value)
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        raise FieldError(key, "must be true or false", value)
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, float) and value.is_integer():
+                return int(value)
+            raise FieldError(key, "must be an integer", value)
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise FieldError(key, "must be a number", value)
+        value = float(value)
+        if not math.isfinite(value):
+            raise FieldError(key, "must be finite", value)
+        return value
+    if tp is str:
+        if not isinstance(value, str):
+            raise FieldError(key, "must be a string", value)
+        return value
+    return value
+
+
+def from_mapping(cls: type[T], data: Mapping | None, prefix: str) -> T:
+    """Build dataclass `cls` from `data`; unknown keys and bad values name `prefix.key`."""
+    if data is None:
+        data = {}
+    if not isinstance(data, Mapping):
+        try:
+            data = dict(data)
+        except (TypeError, ValueError):
+            raise FieldError(prefix, "must be a mapping", data) from None
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    for key in data:
+        if key not in fields:
+            raise FieldError(f"{prefix}.{key}", f"unknown key; expected one of {sorted(fields)}", data[key])
+    kwargs = {}
+    for name, f in fields.items():
+        if name in data:
+            kwargs[name] = _coerce(data[name], hints[name], f"{prefix}.{name}")
+        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            raise FieldError(f"{prefix}.{name}", "missing required key", None, show_value=False)
+    obj = cls(**kwargs)
+    check = getattr(obj, "validate", None)
+    if callable(check):
+        check(prefix)
+    return obj
