@@ -101,7 +101,6 @@ class MecScenario:
     w_energy: float = 300.0
     w_deploy: float = 500.0
     early_exit: EarlyExit = field(default_factory=EarlyExit)
-    network: str = ""
 
     kind = "mec"
 
@@ -159,7 +158,6 @@ class D2DScenario:
     power: D2DPower = field(default_factory=D2DPower)
     w_energy: float = 300.0
     early_exit: EarlyExit = field(default_factory=EarlyExit)
-    network: str = ""
 
     kind = "d2d"
 

@@ -1,0 +1,342 @@
+"""The portable instance file `partition-instance/1` (spec section 9).
+
+`load_instance` validates strictly: unknown keys, missing required keys, non-finite or
+negative numbers, zero bandwidth, empty block lists, exit probabilities outside [0, 1]
+and tier lists that do not fit the scenario raise `FieldError` naming the field.
+Optional keys (absent or null) take the spec's defaults. `save_instance` writes the
+fully resolved problem at full precision, atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from problems.atomic import atomic_write_text
+from problems.errors import FieldError
+from problems.layers import LAYER_TYPES
+from problems.problem import Problem
+from problems.profile import Block, Layer, Profile
+from problems.scenario import (
+    Collaborator,
+    D2DLink,
+    D2DPower,
+    D2DScenario,
+    EarlyExit,
+    Link,
+    MecPower,
+    MecScenario,
+    Tier,
+)
+
+FORMAT = "partition-instance/1"
+
+
+# -- reading helpers: every accessor knows the dotted path of what it reads ------------
+class _Obj:
+    def __init__(self, data: Any, path: str, allowed: set[str]):
+        if not isinstance(data, Mapping):
+            raise FieldError(path or "<document>", "must be a JSON object", _short(data))
+        for key in data:
+            if key not in allowed:
+                where = f"{path}.{key}" if path else str(key)
+                raise FieldError(where, f"unknown key; expected one of {sorted(allowed)}", _short(data[key]))
+        self.data, self.path = data, path
+
+    def where(self, key: str) -> str:
+        return f"{self.path}.{key}" if self.path else key
+
+    def has(self, key: str) -> bool:
+        return self.data.get(key) is not None
+
+    def raw(self, key: str, required: bool = True) -> Any:
+        if key not in self.data or self.data[key] is None:
+            if required:
+                raise FieldError(self.where(key), "missing required key", None, show_value=False)
+            return None
+        return self.data[key]
+
+    def number(self, key: str, default: float | None = None, *, positive: bool = False,
+               at_most: float | None = None, required: bool | None = None) -> float | None:
+        required = default is None if required is None else required
+        value = self.raw(key, required=required)
+        if value is None:
+            return default
+        return _number(value, self.where(key), positive=positive, at_most=at_most)
+
+    def string(self, key: str, default: str | None = None) -> str:
+        value = self.raw(key, required=default is None)
+        if value is None:
+            return default  # type: ignore[return-value]
+        if not isinstance(value, str):
+            raise FieldError(self.where(key), "must be a string", _short(value))
+        return value
+
+    def obj(self, key: str, allowed: set[str], required: bool = True) -> _Obj | None:
+        value = self.raw(key, required=required)
+        return None if value is None else _Obj(value, self.where(key), allowed)
+
+    def array(self, key: str, required: bool = True) -> list | None:
+        value = self.raw(key, required=required)
+        if value is None:
+            return None
+        if not isinstance(value, list):
+            raise FieldError(self.where(key), "must be a JSON array", _short(value))
+        return value
+
+
+def _short(value: Any) -> Any:
+    text = repr(value)
+    return value if len(text) <= 60 else text[:57] + "..."
+
+
+def _number(value: Any, where: str, *, positive: bool = False, at_most: float | None = None) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise FieldError(where, "must be a number", _short(value))
+    value = float(value)
+    if not math.isfinite(value):
+        raise FieldError(where, "must be finite", value)
+    if value < 0:
+        raise FieldError(where, "must not be negative", value)
+    if positive and value == 0:
+        raise FieldError(where, "must be greater than 0", value)
+    if at_most is not None and value > at_most:
+        raise FieldError(where, f"must be at most {at_most:g}", value)
+    return value
+
+
+# -- profile ---------------------------------------------------------------------------
+def _layer(data: Any, where: str) -> Layer:
+    o = _Obj(data, where, {"type", "in_kb", "out_kb"})
+    kind = o.string("type")
+    if kind not in LAYER_TYPES:
+        raise FieldError(o.where("type"), f"unknown layer type; expected one of {list(LAYER_TYPES)}", kind)
+    return Layer(kind, o.number("in_kb"), o.number("out_kb"))
+
+
+def _block(data: Any, i: int) -> Block:
+    where = f"blocks[{i}]"
+    o = _Obj(data, where, {"name", "in_kb", "out_kb", "latency_ms", "energy_j", "exit_prob", "layers"})
+    layers = tuple(_layer(v, f"{where}.layers[{j}]") for j, v in enumerate(o.array("layers", required=False) or []))
+    latency = o.number("latency_ms", required=False)
+    energy = o.number("energy_j", required=False)
+    if not layers and (latency is None or energy is None):
+        raise FieldError(f"{where}.layers", "needed when latency_ms or energy_j is absent", [])
+    return Block(
+        name=o.string("name", f"b{i + 1}"),
+        in_kb=o.number("in_kb"),
+        out_kb=o.number("out_kb"),
+        layers=layers,
+        latency_ms=latency,
+        energy_j=energy,
+        exit_prob=o.number("exit_prob", required=False, at_most=1.0),
+    )
+
+
+# -- scenario --------------------------------------------------------------------------
+def _tier(data: Any, where: str) -> Tier:
+    o = _Obj(data, where, {"name", "d", "e"})
+    return Tier(o.string("name"), o.number("d", positive=True), o.number("e", 1.0))
+
+
+def _tiers(o: _Obj, lo: int, hi: int, kind: str) -> list[Tier]:
+    items = o.array("tiers")
+    if not lo <= len(items) <= hi:
+        want = str(lo) if lo == hi else f"{lo} to {hi}"
+        raise FieldError(o.where("tiers"), f"a {kind} scenario needs {want} tiers, got {len(items)}", len(items),
+                         show_value=False)
+    return [_tier(v, f"{o.where('tiers')}[{j}]") for j, v in enumerate(items)]
+
+
+def _early_exit(o: _Obj) -> EarlyExit:
+    e = o.obj("early_exit", {"enabled", "num_classes"}, required=False)
+    if e is None:
+        return EarlyExit()
+    enabled = e.raw("enabled", required=False)
+    if enabled is not None and not isinstance(enabled, bool):
+        raise FieldError(e.where("enabled"), "must be true or false", enabled)
+    classes = e.raw("num_classes", required=False)
+    if classes is not None and (isinstance(classes, bool) or not isinstance(classes, int) or classes < 1):
+        raise FieldError(e.where("num_classes"), "must be a positive integer", _short(classes))
+    return EarlyExit(bool(enabled), 10 if classes is None else classes)
+
+
+def _mec(o: _Obj) -> MecScenario:
+    tiers = _tiers(o, 3, 3, "mec")
+    links = o.obj("links", {"te", "ec"})
+
+    def link(key: str) -> Link:
+        lo = links.obj(key, {"up_mbps", "down_mbps", "delay_ms"})
+        return Link(lo.number("up_mbps", positive=True), lo.number("down_mbps", positive=True), lo.number("delay_ms"))
+
+    p = o.obj("power", {"alpha_up_mw_per_mbps", "alpha_down_mw_per_mbps", "beta_mw"}, required=False)
+    default = MecPower()
+    power = default if p is None else MecPower(
+        p.number("alpha_up_mw_per_mbps", default.alpha_up_mw_per_mbps),
+        p.number("alpha_down_mw_per_mbps", default.alpha_down_mw_per_mbps),
+        p.number("beta_mw", default.beta_mw),
+    )
+    dw = o.array("deploy_weights", required=False)
+    if dw is None:
+        deploy = (0.0, 1.0, 1.0)
+    else:
+        if len(dw) != 3:
+            raise FieldError(o.where("deploy_weights"), "needs one weight per tier (3)", _short(dw))
+        deploy = tuple(_number(v, f"{o.where('deploy_weights')}[{j}]") for j, v in enumerate(dw))
+    w = o.obj("weights", {"energy", "deploy"}, required=False)
+    return MecScenario(
+        tiers=tuple(tiers),  # type: ignore[arg-type]
+        te=link("te"),
+        ec=link("ec"),
+        power=power,
+        deploy_weights=deploy,  # type: ignore[arg-type]
+        w_energy=300.0 if w is None else w.number("energy", 300.0),
+        w_deploy=500.0 if w is None else w.number("deploy", 500.0),
+        early_exit=_early_exit(o),
+    )
+
+
+def _d2d(o: _Obj) -> D2DScenario:
+    pool_raw = o.array("collaborators", required=False)
+    if pool_raw is not None:
+        tiers = _tiers(o, 1, 1, "d2d scenario with a collaborators pool")
+        if o.has("link"):
+            raise FieldError(o.where("link"), "not allowed with collaborators (each carries its own link)",
+                             _short(o.data["link"]))
+        if not pool_raw:
+            raise FieldError(o.where("collaborators"), "must not be empty", [])
+        pool = []
+        for j, v in enumerate(pool_raw):
+            c = _Obj(v, f"{o.where('collaborators')}[{j}]", {"name", "d", "mbps", "delay_ms"})
+            pool.append(Collaborator(c.string("name"), c.number("d", positive=True),
+                                     c.number("mbps", positive=True), c.number("delay_ms")))
+        collaborator, link, pool_t = None, None, tuple(pool)
+    else:
+        tiers = _tiers(o, 2, 2, "d2d")
+        lo = o.obj("link", {"mbps", "delay_ms"})
+        collaborator, link, pool_t = tiers[1], D2DLink(lo.number("mbps", positive=True), lo.number("delay_ms")), None
+    p = o.obj("power", {"alpha_mw_per_mbps", "beta_mw"}, required=False)
+    default = D2DPower()
+    power = default if p is None else D2DPower(
+        p.number("alpha_mw_per_mbps", default.alpha_mw_per_mbps), p.number("beta_mw", default.beta_mw)
+    )
+    w = o.obj("weights", {"energy"}, required=False)
+    return D2DScenario(
+        device=tiers[0],
+        collaborator=collaborator,
+        link=link,
+        collaborators=pool_t,
+        power=power,
+        w_energy=300.0 if w is None else w.number("energy", 300.0),
+        early_exit=_early_exit(o),
+    )
+
+
+_SCENARIO_KEYS = {
+    "mec": {"kind", "tiers", "links", "power", "deploy_weights", "weights", "early_exit"},
+    "d2d": {"kind", "tiers", "link", "collaborators", "power", "weights", "early_exit"},
+}
+
+
+def problem_from_dict(doc: Any) -> Problem:
+    """Validate a parsed instance document and build its Problem."""
+    top = _Obj(doc, "", {"format", "name", "blocks", "scenario"})
+    fmt = top.string("format")
+    if fmt != FORMAT:
+        raise FieldError("format", f"expected {FORMAT!r}", fmt)
+    blocks_raw = top.array("blocks")
+    if not blocks_raw:
+        raise FieldError("blocks", "must not be empty", [])
+    blocks = tuple(_block(b, i) for i, b in enumerate(blocks_raw))
+    sc_raw = top.raw("scenario")
+    if not isinstance(sc_raw, Mapping):
+        raise FieldError("scenario", "must be a JSON object", _short(sc_raw))
+    kind = sc_raw.get("kind")
+    if kind not in _SCENARIO_KEYS:
+        raise FieldError("scenario.kind", "must be 'mec' or 'd2d'", _short(kind))
+    o = _Obj(sc_raw, "scenario", _SCENARIO_KEYS[kind])
+    scenario = _mec(o) if kind == "mec" else _d2d(o)
+    name = top.string("name", "instance")
+    return Problem(Profile(name=name, blocks=blocks), scenario, name=name)
+
+
+def load_instance(path: str | Path) -> Problem:
+    """Read and validate an instance file; every failure is a one-line FieldError."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise FieldError("instance", "file not found", str(path)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FieldError("instance", f"cannot read file: {exc.__class__.__name__}", str(path)) from None
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise FieldError("instance", f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})",
+                         str(path)) from None
+    except RecursionError:
+        raise FieldError("instance", "JSON nested too deeply", str(path)) from None
+    return problem_from_dict(doc)
+
+
+# -- writing ---------------------------------------------------------------------------
+def _tier_dict(t: Tier, device: bool) -> dict:
+    out: dict[str, Any] = {"name": t.name, "d": t.d}
+    if device:
+        out["e"] = t.e
+    return out
+
+
+def problem_to_dict(problem: Problem) -> dict:
+    """The fully resolved problem as a `partition-instance/1` document."""
+    blocks = [
+        {
+            "name": b.name,
+            "in_kb": b.in_kb,
+            "out_kb": b.out_kb,
+            "latency_ms": b.latency_ms,
+            "energy_j": b.energy_j,
+            "exit_prob": b.exit_prob,
+            "layers": [{"type": x.type, "in_kb": x.in_kb, "out_kb": x.out_kb} for x in b.layers],
+        }
+        for b in problem.profile.blocks
+    ]
+    sc = problem.scenario
+    ee = {"enabled": sc.early_exit.enabled, "num_classes": sc.early_exit.num_classes}
+    if isinstance(sc, MecScenario):
+        scenario: dict[str, Any] = {
+            "kind": "mec",
+            "tiers": [_tier_dict(t, i == 0) for i, t in enumerate(sc.tiers)],
+            "links": {k: {"up_mbps": v.up_mbps, "down_mbps": v.down_mbps, "delay_ms": v.delay_ms}
+                      for k, v in (("te", sc.te), ("ec", sc.ec))},
+            "power": {"alpha_up_mw_per_mbps": sc.power.alpha_up_mw_per_mbps,
+                      "alpha_down_mw_per_mbps": sc.power.alpha_down_mw_per_mbps, "beta_mw": sc.power.beta_mw},
+            "deploy_weights": list(sc.deploy_weights),
+            "weights": {"energy": sc.w_energy, "deploy": sc.w_deploy},
+            "early_exit": ee,
+        }
+    else:
+        scenario = {"kind": "d2d", "tiers": [_tier_dict(sc.device, True)]}
+        if sc.collaborators:
+            scenario["collaborators"] = [
+                {"name": c.name, "d": c.d, "mbps": c.mbps, "delay_ms": c.delay_ms} for c in sc.collaborators
+            ]
+        else:
+            scenario["tiers"].append(_tier_dict(sc.collaborator, False))
+            scenario["link"] = {"mbps": sc.link.mbps, "delay_ms": sc.link.delay_ms}
+        scenario["power"] = {"alpha_mw_per_mbps": sc.power.alpha_mw_per_mbps, "beta_mw": sc.power.beta_mw}
+        scenario["weights"] = {"energy": sc.w_energy}
+        scenario["early_exit"] = ee
+    return {"format": FORMAT, "name": problem.name, "blocks": blocks, "scenario": scenario}
+
+
+def dumps_instance(problem: Problem) -> str:
+    return json.dumps(problem_to_dict(problem), indent=1) + "\n"
+
+
+def save_instance(problem: Problem, path: str | Path) -> Path:
+    """Write the instance file atomically (temporary file + rename)."""
+    return atomic_write_text(path, dumps_instance(problem))
