@@ -46,9 +46,8 @@ def scaled(net: Network, bandwidth: float = 1.0, delay: float = 1.0) -> Network:
         name += f"-bw{bandwidth:g}"
     if delay != 1.0:
         name += f"-dl{delay:g}"
-    return dataclasses.replace(
-        net, name=name, te=link(net.te), ec=link(net.ec), d2d=D2DLink(net.d2d.mbps * bandwidth, net.d2d.delay_ms * delay)
-    )
+    d2d = D2DLink(net.d2d.mbps * bandwidth, net.d2d.delay_ms * delay)
+    return dataclasses.replace(net, name=name, te=link(net.te), ec=link(net.ec), d2d=d2d)
 
 
 def network_from_config(cfg: NetworkConfig) -> Network:
