@@ -1,0 +1,90 @@
+"""Instances for the solver tests: the paper's models and seeded random chains."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from problems import Problem
+from problems.paper import PAPER_MODELS, paper_profile
+from problems.presets import collaborator_d, mec_tiers, network_preset
+from problems.profile import Block, Profile
+from problems.scenario import D2DLink, D2DScenario, EarlyExit, Link, MecScenario, Tier
+
+KINDS = ("mec", "d2d")
+PRESETS = ("5g_avg", "5g_worst", "5g_best")
+
+
+def scenario(kind: str, network: str = "5g_avg", early_exit: EarlyExit | None = None):
+    net = network_preset(network)
+    ee = early_exit or EarlyExit()
+    if kind == "mec":
+        return MecScenario(tiers=mec_tiers(), te=net.te, ec=net.ec, early_exit=ee)
+    return D2DScenario(
+        device=mec_tiers()[0], collaborator=Tier("co-h", collaborator_d("co-h")), link=net.d2d,
+        early_exit=ee,
+    )
+
+
+def paper_problem(model: str, kind: str = "mec", network: str = "5g_avg") -> Problem:
+    return Problem(paper_profile(model), scenario(kind, network), name=f"{model}-{kind}-{network}")
+
+
+def paper_problems(presets=("5g_avg",), kinds=KINDS) -> list[Problem]:
+    return [paper_problem(m, k, p) for m in PAPER_MODELS for p in presets for k in kinds]
+
+
+def _log_uniform(rng: np.random.Generator, lo: float, hi: float, size=None):
+    return np.exp(rng.uniform(np.log(lo), np.log(hi), size))
+
+
+def random_problem(seed: int, n: int, kind: str = "mec", exits: bool = False) -> Problem:
+    """A random chain of n blocks on random links; with `exits`, random exit branches."""
+    rng = np.random.default_rng(seed)
+    sizes = _log_uniform(rng, 0.05, 3000.0, n + 1)
+    lat = _log_uniform(rng, 0.01, 300.0, n)
+    eng = _log_uniform(rng, 1e-4, 3.0, n)
+    probs = np.where(rng.random(n) < 0.7, rng.uniform(0, 1, n), 0.0) if exits else np.zeros(n)
+    blocks = tuple(
+        Block(f"b{i}", float(sizes[i]), float(sizes[i + 1]), latency_ms=float(lat[i]), energy_j=float(eng[i]),
+              exit_prob=float(probs[i]) if exits else None)
+        for i in range(n)
+    )
+    ee = EarlyExit(enabled=exits, num_classes=int(rng.integers(2, 1000)))
+
+    def link() -> Link:
+        return Link(float(_log_uniform(rng, 1, 1000)), float(_log_uniform(rng, 1, 1000)), float(rng.uniform(0, 80)))
+
+    if kind == "mec":
+        tiers = (Tier("device", float(rng.uniform(2, 20)), float(rng.uniform(0.2, 3))), Tier("edge", 1.0),
+                 Tier("cloud", float(rng.uniform(0.1, 1.0))))
+        sc = MecScenario(tiers=tiers, te=link(), ec=link(), w_energy=float(rng.uniform(0, 600)),
+                         w_deploy=float(rng.uniform(0, 1000)), early_exit=ee)
+    else:
+        sc = D2DScenario(device=Tier("device", float(rng.uniform(2, 20))),
+                         collaborator=Tier("co", float(rng.uniform(1, 20))),
+                         link=D2DLink(float(_log_uniform(rng, 1, 500)), float(rng.uniform(0, 80))),
+                         w_energy=float(rng.uniform(0, 600)), early_exit=ee)
+    return Problem(Profile(f"random-{seed}", blocks), sc, name=f"random-{kind}-{n}-{seed}")
+
+
+def chain_problem(n: int, seed: int = 0, kind: str = "mec") -> Problem:
+    """A long chain with the paper's networks and device-scale costs (for sizing runs)."""
+    rng = np.random.default_rng(seed)
+    sizes = _log_uniform(rng, 1.0, 2000.0, n + 1)
+    lat = _log_uniform(rng, 0.1, 30.0, n)
+    eng = _log_uniform(rng, 1e-3, 0.5, n)
+    blocks = tuple(Block(f"b{i}", float(sizes[i]), float(sizes[i + 1]), latency_ms=float(lat[i]),
+                         energy_j=float(eng[i])) for i in range(n))
+    return Problem(Profile(f"chain{n}", blocks), scenario(kind), name=f"chain{n}-{kind}")
+
+
+def all_assignments(n: int, tiers) -> np.ndarray:
+    """Every assignment of n blocks over `tiers`, one per row."""
+    return np.array(list(itertools.product(tiers, repeat=n)), dtype=np.int64).reshape(-1, n)
+
+
+def brute_optimum(problem: Problem) -> float:
+    """The optimal expected cost by scoring every assignment."""
+    return float(problem.evaluate(all_assignments(problem.n_blocks, range(problem.n_tiers))).cost.min())
