@@ -202,12 +202,12 @@ def _mec(o: _Obj) -> MecScenario:
 def _d2d(o: _Obj) -> D2DScenario:
     pool_raw = o.array("collaborators", required=False)
     if pool_raw is not None:
+        if not pool_raw:
+            raise FieldError(o.where("collaborators"), "must not be empty", [])
         tiers = _tiers(o, 1, 1, "d2d scenario with a collaborators pool")
         if o.has("link"):
             raise FieldError(o.where("link"), "not allowed with collaborators (each carries its own link)",
                              _short(o.data["link"]))
-        if not pool_raw:
-            raise FieldError(o.where("collaborators"), "must not be empty", [])
         pool = []
         for j, v in enumerate(pool_raw):
             c = _Obj(v, f"{o.where('collaborators')}[{j}]", {"name", "d", "mbps", "delay_ms"})

@@ -1,0 +1,106 @@
+"""One benchmark job: resolve the problem, run the solver, write and print the result.
+
+Files go to the job's output directory: `instance.json` (the resolved problem,
+spec section 9), `result.json` (one long-format row) and, when a solver reports a
+training curve, `training_curve.csv`. All are written atomically and only once the
+inputs are known to be valid.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from benchmark.runner import TimingConfig, run
+from problems import Problem
+from problems.atomic import atomic_write_text
+from problems.build import build_problem
+from problems.errors import FieldError
+from problems.instance import dumps_instance, load_instance
+from problems.schema import from_mapping
+
+RUNNER_KEYS = ("name", "timeout_s")
+VERSIONED = ("partbench", "numpy", "numba", "torch", "ortools", "optuna", "hydra-core")
+
+
+def versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for dist in VERSIONED:
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def resolve_problem(cfg: Mapping) -> Problem:
+    """The instance file if `instance` is set, else the problem built from the groups."""
+    path = cfg.get("instance")
+    if path:
+        return load_instance(Path(str(path)).expanduser())
+    return build_problem(cfg.get("model"), cfg.get("scenario"), cfg.get("network"))
+
+
+def solver_params(cfg: Mapping) -> tuple[str, dict[str, Any]]:
+    solver = dict(cfg.get("solver") or {})
+    name = solver.get("name")
+    if not isinstance(name, str):
+        raise FieldError("solver.name", "missing solver name", name)
+    return name, {k: v for k, v in solver.items() if k not in RUNNER_KEYS}
+
+
+def describe(problem: Problem, row: Mapping) -> str:
+    """A short human summary of one result."""
+    lines = [f"{row['instance']}  solver={row['solver']}  status={row['status']}"]
+    if row["status"] != "ok":
+        lines.append(f"  {row['error']}")
+        return "\n".join(lines)
+    names = problem.tier_names
+    runs: list[list] = []
+    for tier in row["assignment"]:
+        if runs and runs[-1][0] == tier:
+            runs[-1][1] += 1
+        else:
+            runs.append([tier, 1])
+    lines.append("  assignment: " + " ".join(f"{names[t]}:{c}" for t, c in runs))
+    lines.append(
+        f"  T={row['latency_ms']:.3f} ms  E={row['energy_j']:.4f} J  D={row['deploy']:.3f}  "
+        f"cost={row['cost']:.3f}  optimum={row['optimal_cost']:.3f}  gap={100 * row['gap']:.3f}%"
+    )
+    lines.append(f"  decision={row['decision_ms']:.4f} ms (median of {row['decision_repeats']})  "
+                 f"prepare={row['prepare_s']:.3f} s")
+    return "\n".join(lines)
+
+
+def run_job(cfg: Mapping, out_dir: Path, overrides: list[str] | None = None) -> dict[str, Any]:
+    """Validate everything, run, then write the job's files. Bad input raises FieldError
+    before anything is written."""
+    seed = cfg.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise FieldError("seed", "must be a non-negative integer", seed)
+    timing = from_mapping(TimingConfig, cfg.get("timing"), "timing")
+    name, params = solver_params(cfg)
+    problem = resolve_problem(cfg)
+    row = run(problem, name, params, seed=seed, timing=timing)
+    from_groups = not cfg.get("instance")
+    row["model"] = (cfg.get("model") or {}).get("name") if from_groups else None
+    row["network"] = (cfg.get("network") or {}).get("name") if from_groups else None
+    row["overrides"] = list(overrides or [])
+    row["versions"] = versions()
+    row["timestamp"] = datetime.now(UTC).isoformat(timespec="seconds")
+    curve = row["info"].pop("training_curve", None) if isinstance(row["info"], dict) else None
+    out_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out_dir / "instance.json", dumps_instance(problem))
+    if curve:
+        atomic_write_text(out_dir / "training_curve.csv",
+                          "episode,mean_reward\n" + "".join(f"{i},{v!r}\n" for i, v in enumerate(curve)))
+        row["info"]["training_curve_file"] = "training_curve.csv"
+    atomic_write_text(out_dir / "result.json", json.dumps(row, indent=1, allow_nan=False) + "\n")
+    print(describe(problem, row), file=sys.stdout, flush=True)
+    return row

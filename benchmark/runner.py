@@ -1,0 +1,139 @@
+"""Run one solver on one problem, benchopt style: the runner owns seeds, timing,
+error capture and re-scoring.
+
+Only `solve` is timed: after a first call (which also warms caches and JIT code), it is
+repeated with the same seed until `budget_s` is spent (at most `max_repeats` times) and
+the median is reported; a solver slower than the budget runs once. Every metric comes
+from the problem's own scoring of the returned assignment, never from the solver.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import traceback
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from problems import Problem, ProblemError
+from solvers import Unsupported, make_solver
+from solvers.dp import optimum
+
+STATUSES = ("ok", "failed", "unsupported", "timeout")
+
+
+@dataclass
+class TimingConfig:
+    budget_s: float = 0.5  # time spent repeating solve() for the median
+    max_repeats: int = 200
+
+
+def seeds(seed: int) -> tuple[np.random.Generator, np.random.Generator]:
+    """Independent generators for prepare and for every (identical) solve call."""
+    prep, solve = np.random.SeedSequence(seed).spawn(2)
+    return np.random.default_rng(prep), np.random.default_rng(solve)
+
+
+def jsonable(value: Any) -> Any:
+    """Info dicts as plain JSON values (numpy scalars and arrays included)."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        return jsonable(value.item())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return repr(value)
+
+
+def gap(cost: float, optimal: float) -> float:
+    if optimal == 0:
+        return 0.0 if cost == 0 else math.inf
+    return (cost - optimal) / optimal
+
+
+def reference(problem: Problem) -> tuple[np.ndarray, float]:
+    """The exact optimum (dp), re-scored by the problem."""
+    assignment, _ = optimum(problem.cost_tables)
+    return assignment, problem.score(assignment)["cost"]
+
+
+def _timed_solve(solver, problem: Problem, seed: int, timing: TimingConfig):
+    _, solve_seed = np.random.SeedSequence(seed).spawn(2)
+    t0 = time.perf_counter()
+    first = solver.solve(problem, np.random.default_rng(solve_seed))
+    times = [time.perf_counter() - t0]
+    spent = times[0]
+    if spent < timing.budget_s:
+        times = []
+        while len(times) < timing.max_repeats and (spent < timing.budget_s or len(times) < 3):
+            rng = np.random.default_rng(solve_seed)
+            t0 = time.perf_counter()
+            solver.solve(problem, rng)
+            dt = time.perf_counter() - t0
+            times.append(dt)
+            spent += dt
+    return first, float(np.median(times)) * 1e3, len(times)
+
+
+def run(problem: Problem, solver_name: str, params: dict | None = None, seed: int = 0,
+        timing: TimingConfig | None = None) -> dict[str, Any]:
+    """One long-format result row. Configuration errors propagate (bad input);
+    solver errors become status `failed`, refusals `unsupported`."""
+    timing = timing or TimingConfig()
+    solver = make_solver(solver_name, params or {})
+    row: dict[str, Any] = {
+        "solver": solver_name,
+        "instance": problem.name,
+        "scenario": problem.kind,
+        "n_blocks": problem.n_blocks,
+        "tiers": problem.tier_names,
+        "early_exit": bool(problem.scenario.early_exit.enabled),
+        "seed": seed,
+        "status": "ok",
+        "error": None,
+        "assignment": None,
+        "cost": None,
+        "latency_ms": None,
+        "energy_j": None,
+        "deploy": None,
+        "optimal_cost": None,
+        "gap": None,
+        "decision_ms": None,
+        "decision_repeats": 0,
+        "prepare_s": None,
+        "info": {},
+    }
+    _, row["optimal_cost"] = reference(problem)
+    prep_rng, _ = seeds(seed)
+    try:
+        t0 = time.perf_counter()
+        solver.prepare(problem, prep_rng)
+        row["prepare_s"] = time.perf_counter() - t0
+        solution, row["decision_ms"], row["decision_repeats"] = _timed_solve(solver, problem, seed, timing)
+        assignment = np.asarray(solution.assignment)
+        try:
+            problem.check(assignment)
+        except ProblemError as exc:
+            raise RuntimeError(f"solver returned an invalid assignment: {exc}") from None
+        if assignment.ndim != 1:
+            raise RuntimeError(f"solver returned an assignment of shape {list(assignment.shape)}")
+        row["assignment"] = [int(x) for x in assignment]
+        row.update(problem.score(assignment))
+        row["gap"] = gap(row["cost"], row["optimal_cost"])
+        row["info"] = solution.info
+    except Unsupported as exc:
+        row["status"], row["error"] = "unsupported", str(exc) or "unsupported"
+    except Exception as exc:
+        row["status"] = "failed"
+        row["error"] = f"{type(exc).__name__}: {exc}"
+        row["info"] = {"traceback": traceback.format_exc(limit=8)}
+    row["info"] = jsonable(row["info"])
+    return row

@@ -1,0 +1,121 @@
+"""`exhaustive`: score every one of the k^n assignments and keep the cheapest.
+
+Every assignment's cost is computed explicitly, but not block by block: the chain is
+cut into a prefix (blocks 0..m-1) and a suffix (m..n-1). The suffix tensor V[p, rest]
+(expected cost after block m-1 ran on tier p, per unit of reach, pending exit included)
+is built backwards by broadcasting, the prefix tensors (cost so far, reach) forwards;
+each assignment then costs one multiply-add: acc[prefix] + reach[prefix] * V[last, rest].
+Memory stays bounded by the chunk sizes whatever n is. Ties go to the first assignment
+in lexicographic order (block 0 most significant).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from problems import Problem
+from problems.chain import CostTables
+from problems.errors import FieldError
+from solvers.base import Solution, Solver, Unsupported
+from solvers.registry import register
+
+SUFFIX_CELLS = 1 << 21  # entries of the suffix tensor, k^(s+1)
+BATCH_CELLS = 1 << 22  # assignments scored per vectorized step
+
+
+def _suffix(t: CostTables, m: int) -> np.ndarray:
+    """V[p, rest] for blocks m..n-1; rest indexes t_m..t_{n-1}, t_m most significant."""
+    n, k = t.unary.shape
+    v = t.final[:, None]  # after the last block on tier p: [k, 1]
+    for j in range(n - 1, m - 1, -1):
+        # v[t_j, rest'] -> new[p, t_j, rest']
+        step = t.unary[j][None, :] + t.trans[j]  # [p, t_j]
+        body = step[:, :, None] + v[None, :, :]
+        if t.has_exits and j >= 1:
+            change = ~np.eye(k, dtype=bool)[:, :, None]
+            body = np.where(change, t.exit[j - 1][:, None, None] + t.keep[j - 1] * body, body)
+        v = body.reshape(k, -1)
+    return v
+
+
+def _prefix(t: CostTables, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """(cost so far, reach) for every prefix t_0..t_{m-1}, t_0 most significant."""
+    k = t.unary.shape[1]
+    acc = t.unary[0] + t.trans[0, 0]  # [k]
+    reach = np.ones(k)
+    for j in range(1, m):
+        step = t.unary[j][None, :] + t.trans[j]  # [t_{j-1}, t_j]
+        prev = np.arange(acc.size) % k  # last tier of each prefix
+        a = acc[:, None] + reach[:, None] * step[prev]
+        r = np.broadcast_to(reach[:, None], a.shape)
+        if t.has_exits:
+            change = prev[:, None] != np.arange(k)[None, :]
+            a = np.where(change, acc[:, None] + reach[:, None] * (t.exit[j - 1][prev][:, None]
+                                                                    + t.keep[j - 1] * step[prev]), a)
+            r = np.where(change, reach[:, None] * t.keep[j - 1], r)
+        acc, reach = a.reshape(-1), np.ascontiguousarray(r).reshape(-1)
+    return acc, reach
+
+
+def enumerate_min(t: CostTables) -> tuple[int, float, int]:
+    """(index of the cheapest assignment, its cost, number scored)."""
+    n, k = t.unary.shape
+    s = n
+    while s > 0 and k ** (s + 1) > SUFFIX_CELLS:
+        s -= 1
+    m = n - s
+    if m == 0:
+        v = _suffix(t, 0)[0]
+        idx = int(np.argmin(v))
+        return idx, float(v[idx]), v.size
+    suffix = _suffix(t, m)
+    acc, reach = _prefix(t, m)
+    width = suffix.shape[1]
+    rows = max(1, BATCH_CELLS // width)
+    best_val, best_idx = np.inf, -1
+    for p in range(k):
+        pre = np.arange(p, acc.size, k)
+        for lo in range(0, pre.size, rows):
+            sel = pre[lo : lo + rows]
+            tot = acc[sel, None] + reach[sel, None] * suffix[p][None, :]
+            flat = int(np.argmin(tot))
+            val = float(tot.flat[flat])
+            idx = int(sel[flat // width]) * width + flat % width
+            if val < best_val or (val == best_val and idx < best_idx):
+                best_val, best_idx = val, idx
+    return best_idx, best_val, acc.size * width
+
+
+def decode(index: int, n: int, k: int) -> np.ndarray:
+    digits = np.zeros(n, dtype=np.int64)
+    for i in range(n - 1, -1, -1):
+        index, digits[i] = divmod(index, k)
+    return digits
+
+
+@dataclass
+class ExhaustiveConfig:
+    limit: int = 3**20  # refuse above this many assignments
+
+    def validate(self, prefix: str) -> None:
+        if self.limit < 1:
+            raise FieldError(f"{prefix}.limit", "must be a positive integer", self.limit)
+
+
+@register
+class Exhaustive(Solver):
+    name = "exhaustive"
+    Config = ExhaustiveConfig
+
+    def solve(self, problem: Problem, rng: np.random.Generator) -> Solution:
+        n, k = problem.n_blocks, problem.n_tiers
+        total = k**n
+        if total > self.config.limit:
+            raise Unsupported(
+                f"{k}^{n} = {total:.3g} assignments exceed solver.limit = {self.config.limit} ({k}^"
+                f"{np.log(self.config.limit) / np.log(k):.3g})"
+            )
+        idx, value, scored = enumerate_min(problem.cost_tables)
+        return Solution(decode(idx, n, k), {"value": value, "evaluations": scored})

@@ -1,0 +1,19 @@
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+@pytest.fixture
+def shared_dir() -> Path:
+    """The read-only shared folder beside the checkout (always there in CI)."""
+    if not SHARED.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{SHARED} is missing")
+        pytest.skip(f"{SHARED} not present")
+    return SHARED

@@ -1,0 +1,73 @@
+"""Random small problems for property tests: both scenarios, pools, early exits."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from problems import Problem
+from problems.layers import LAYER_TYPES
+from problems.presets import mec_tiers
+from problems.profile import Block, Layer, Profile
+from problems.scenario import (
+    Collaborator,
+    D2DLink,
+    D2DScenario,
+    EarlyExit,
+    Link,
+    MecScenario,
+    Tier,
+)
+
+
+def random_profile(rng: np.random.Generator, n: int, exits: bool = False, measured: bool | None = None) -> Profile:
+    sizes = rng.uniform(0.2, 1500.0, n + 1)
+    blocks = []
+    for i in range(n):
+        layers = tuple(
+            Layer(str(rng.choice(LAYER_TYPES)), float(rng.uniform(0.1, 2000)), float(rng.uniform(0.1, 2000)))
+            for _ in range(int(rng.integers(1, 4)))
+        )
+        use_measured = rng.random() < 0.5 if measured is None else measured
+        blocks.append(
+            Block(
+                name=f"b{i + 1}",
+                in_kb=float(sizes[i]),
+                out_kb=float(sizes[i + 1]),
+                layers=layers,
+                latency_ms=float(rng.uniform(0.5, 300)) if use_measured else None,
+                energy_j=float(rng.uniform(0.0, 5)) if use_measured and rng.random() < 0.5 else None,
+                exit_prob=float(rng.uniform(0, 1)) if exits and rng.random() < 0.8 else None,
+            )
+        )
+    return Profile(name="random", blocks=tuple(blocks))
+
+
+def random_problem(seed: int, n: int, kind: str | None = None, exits: bool | None = None) -> Problem:
+    rng = np.random.default_rng(seed)
+    kind = kind or ("mec" if rng.random() < 0.6 else "d2d")
+    exits = bool(rng.random() < 0.5) if exits is None else exits
+    profile = random_profile(rng, n, exits)
+    ee = EarlyExit(exits, int(rng.integers(2, 1000)))
+    if kind == "mec":
+        dev = mec_tiers(float(rng.uniform(0.5, 2)))[0]
+        tiers = (Tier("device", float(rng.uniform(2, 20)), dev.e), Tier("edge", float(rng.uniform(0.5, 2))),
+                 Tier("cloud", float(rng.uniform(0.1, 1))))
+
+        def link() -> Link:
+            return Link(float(rng.uniform(5, 600)), float(rng.uniform(5, 600)), float(rng.uniform(0, 300)))
+
+        sc = MecScenario(tiers=tiers, te=link(), ec=link(), deploy_weights=tuple(rng.uniform(0, 3, 3)),
+                         w_energy=float(rng.uniform(0, 600)), w_deploy=float(rng.uniform(0, 1000)), early_exit=ee)
+    else:
+        device = Tier("device", float(rng.uniform(2, 20)), float(rng.uniform(0.5, 2)))
+        if rng.random() < 0.5:
+            pool = tuple(
+                Collaborator(f"c{j}", float(rng.uniform(1, 20)), float(rng.uniform(5, 200)), float(rng.uniform(0, 200)))
+                for j in range(int(rng.integers(1, 5)))
+            )
+            sc = D2DScenario(device=device, collaborators=pool, w_energy=float(rng.uniform(0, 600)), early_exit=ee)
+        else:
+            sc = D2DScenario(device=device, collaborator=Tier("co", float(rng.uniform(1, 20))),
+                             link=D2DLink(float(rng.uniform(5, 200)), float(rng.uniform(0, 200))),
+                             w_energy=float(rng.uniform(0, 600)), early_exit=ee)
+    return Problem(profile, sc, name=f"random-{kind}-{seed}")
