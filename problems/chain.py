@@ -71,12 +71,13 @@ class CostTables:
     has_exits: bool
 
 
-def _moves(scenario: Scenario, kb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Time (ms) and device radio energy (J) of moving kb[j] between every tier pair."""
-    a, b, c, d = scenario.hop_matrices()
+def _moves(hops: tuple[np.ndarray, ...], kb) -> tuple[np.ndarray, np.ndarray]:
+    """Time (ms) and device radio energy (J) of moving kb[j] between every tier pair.
+
+    `hops` = scenario.hop_matrices(): zero on the diagonal, so staying costs nothing."""
+    a, b, c, d = hops
     kb = np.asarray(kb, dtype=float)[..., None, None]
-    off_diag = 1.0 - np.eye(a.shape[0])
-    return (kb * a + b) * off_diag, (kb * c + d) * off_diag
+    return kb * a + b, kb * c + d
 
 
 def build_chain(profile: Profile, scenario: Scenario) -> ChainTables:
@@ -92,12 +93,12 @@ def build_chain(profile: Profile, scenario: Scenario) -> ChainTables:
     unary[1, :, 0] = e * eng
     unary[2] = scenario.deploy_vector()[None, :] / n
 
+    hops = scenario.hop_matrices()
     trans = np.zeros((3, n, k, k))
-    move_t, move_e = _moves(scenario, in_kb)
-    trans[0], trans[1] = move_t, move_e
+    trans[0], trans[1] = _moves(hops, in_kb)
     trans[:, 0] = trans[:, 0, :1, :]  # block 0 reads the raw input from the device
 
-    last_t, last_e = _moves(scenario, out_kb[-1])
+    last_t, last_e = _moves(hops, out_kb[-1])
     final = np.stack([last_t[:, 0], last_e[:, 0], np.zeros(k)])
 
     exit_ = np.zeros((3, n, k))
@@ -110,7 +111,7 @@ def build_chain(profile: Profile, scenario: Scenario) -> ChainTables:
         h = np.where(branch, h, 0.0)
         result_kb = scenario.early_exit.num_classes * 4 / KB
         br_lat, br_eng = predict(["fc"] * n, out_kb, np.full(n, result_kb))
-        res_t, res_e = _moves(scenario, result_kb)
+        res_t, res_e = _moves(hops, result_kb)
         exit_[0] = br_lat[:, None] * d[None, :] + h[:, None] * res_t[None, :, 0]
         exit_[1] = h[:, None] * res_e[None, :, 0]
         exit_[1, :, 0] += e * br_eng

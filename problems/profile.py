@@ -7,6 +7,7 @@ predictions unless the block carries measured values (`latency_ms`, `energy_j`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -45,7 +46,11 @@ class Profile:
         return len(self.blocks)
 
     def reference_costs(self) -> tuple[np.ndarray, np.ndarray]:
-        """Per-block reference latency L_i (ms) and device energy W_i (J)."""
+        """Per-block reference latency L_i (ms) and device energy W_i (J) (computed once)."""
+        return self._reference_costs
+
+    @cached_property
+    def _reference_costs(self) -> tuple[np.ndarray, np.ndarray]:
         lat = np.zeros(self.n_blocks)
         eng = np.zeros(self.n_blocks)
         types, ins, outs, owner = [], [], [], []
@@ -64,11 +69,16 @@ class Profile:
                 lat[i] = b.latency_ms
             if b.energy_j is not None:
                 eng[i] = b.energy_j
+        lat.flags.writeable = eng.flags.writeable = False
         return lat, eng
 
     def sizes(self) -> tuple[np.ndarray, np.ndarray]:
-        """Block input and output sizes in KB."""
-        return (
-            np.array([b.in_kb for b in self.blocks], dtype=float),
-            np.array([b.out_kb for b in self.blocks], dtype=float),
-        )
+        """Block input and output sizes in KB (computed once)."""
+        return self._sizes
+
+    @cached_property
+    def _sizes(self) -> tuple[np.ndarray, np.ndarray]:
+        ins = np.array([b.in_kb for b in self.blocks], dtype=float)
+        outs = np.array([b.out_kb for b in self.blocks], dtype=float)
+        ins.flags.writeable = outs.flags.writeable = False
+        return ins, outs
