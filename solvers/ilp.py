@@ -1,0 +1,81 @@
+"""`ilp`: the full multi-tier partition as an integer program (OR-Tools).
+
+The objective is the problem's scalar chain tables, so without side constraints the
+program's optimum is the `dp` optimum. What `dp` cannot express directly are hard
+limits on the expected latency or device energy (`max_latency_ms`, `max_energy_j`):
+with them the problem is a resource-constrained shortest path, which the MIP solves
+exactly. Early exits are linearized with reach variables (see `solvers._chain_mip`);
+they need the scip or cbc backend. Backends: cbc (the default: the fastest on these
+chain programs), scip, cp-sat (integer-scaled objective, one worker).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from problems import Problem
+from problems.errors import FieldError
+from solvers._chain_mip import Limit, component_tables, limit_violations, solve_chain
+from solvers.base import Solution, Solver, Unsupported
+from solvers.registry import register
+
+
+def check_positive(prefix: str, **values: float | None) -> None:
+    for key, v in values.items():
+        if v is not None and v <= 0:
+            raise FieldError(f"{prefix}.{key}", "must be positive (or null for none)", v)
+
+
+@dataclass
+class IlpConfig:
+    backend: Literal["cbc", "scip", "cp-sat"] = "cbc"
+    max_latency_ms: float | None = None  # hard limit on the expected latency T
+    max_energy_j: float | None = None  # hard limit on the expected device energy E
+    time_limit_s: float | None = None  # stop the backend; the best assignment found is returned as "feasible"
+
+    def validate(self, prefix: str) -> None:
+        check_positive(prefix, max_latency_ms=self.max_latency_ms, max_energy_j=self.max_energy_j,
+                       time_limit_s=self.time_limit_s)
+
+
+def limits_of(problem: Problem, max_latency_ms: float | None, max_energy_j: float | None) -> list[Limit]:
+    out = []
+    if max_latency_ms is not None:
+        out.append(Limit("latency_ms", component_tables(problem.chain, (1, 0, 0)), max_latency_ms))
+    if max_energy_j is not None:
+        out.append(Limit("energy_j", component_tables(problem.chain, (0, 1, 0)), max_energy_j))
+    return out
+
+
+def checked(problem: Problem, result, limits: list[Limit], backend: str) -> dict:
+    """The exact score of the MIP's assignment; Unsupported if there is none or it breaks a limit."""
+    if result.assignment is None:
+        if result.status == "infeasible":
+            wanted = ", ".join(f"{lim.name} <= {lim.value:g}" for lim in limits)
+            raise Unsupported(f"infeasible: no assignment meets {wanted}")
+        raise Unsupported(f"{backend} ended with status {result.status} and no assignment (time limit?)")
+    score = problem.score(result.assignment)
+    bad = limit_violations(score, limits)
+    if bad:
+        raise Unsupported(f"{backend} returned an assignment that breaks a limit: {'; '.join(bad)}")
+    return score
+
+
+@register
+class Ilp(Solver):
+    name = "ilp"
+    Config = IlpConfig
+
+    def solve(self, problem: Problem, rng: np.random.Generator) -> Solution:
+        cfg = self.config
+        limits = limits_of(problem, cfg.max_latency_ms, cfg.max_energy_j)
+        result = solve_chain(problem.cost_tables, range(problem.n_tiers), limits, cfg.backend, cfg.time_limit_s)
+        score = checked(problem, result, limits, cfg.backend)
+        info = dict(result.info)
+        info["value"] = score["cost"]
+        if info.get("bound") is not None:
+            info["gap"] = max(0.0, (score["cost"] - info["bound"]) / max(abs(score["cost"]), 1e-12))
+        return Solution(result.assignment, info)
