@@ -43,6 +43,16 @@ class TierConfig:
 
 
 @dataclass
+class ServerTierConfig:
+    """A server tier has only a speed factor: only the device's energy counts."""
+
+    d: float | None = None
+
+    def validate(self, prefix: str) -> None:
+        _check(prefix, self, positive=("d",))
+
+
+@dataclass
 class EarlyExitConfig:
     enabled: bool = False
     num_classes: int | None = None  # null: the model's classes, else 10
@@ -96,8 +106,8 @@ class D2DPowerConfig:
 class MecConfig:
     kind: str = "mec"
     device: TierConfig = field(default_factory=TierConfig)
-    edge: TierConfig = field(default_factory=TierConfig)
-    cloud: TierConfig = field(default_factory=TierConfig)
+    edge: ServerTierConfig = field(default_factory=ServerTierConfig)
+    cloud: ServerTierConfig = field(default_factory=ServerTierConfig)
     power: MecPowerConfig = field(default_factory=MecPowerConfig)
     deploy_weights: tuple[float, float, float] = (0.0, 1.0, 1.0)
     weights: MecWeights = field(default_factory=MecWeights)
@@ -152,8 +162,8 @@ def scenario_config(data: Mapping | None) -> MecConfig | D2DConfig:
     return from_mapping(SCENARIO_SCHEMAS[kind], data, "scenario")
 
 
-def _tier(name: str, cfg: TierConfig, default: float) -> Tier:
-    return Tier(name, default if cfg.d is None else cfg.d, cfg.e)
+def _tier(name: str, cfg: TierConfig | ServerTierConfig, default: float) -> Tier:
+    return Tier(name, default if cfg.d is None else cfg.d, getattr(cfg, "e", 1.0))
 
 
 def _early_exit(cfg: EarlyExitConfig, profile: Profile) -> tuple[EarlyExit, Profile]:
