@@ -1,0 +1,51 @@
+"""`random_search`: uniform random assignments, the cheapest kept.
+
+The structure-blind floor of the black-box baselines: with the same evaluation budget
+as `genetic` (its default is the genetic algorithm's maximum), it shows how much of a
+metaheuristic's result is search and how much is sampling. Samples are scored in
+batches through `problem.evaluate`; ties keep the first sample drawn.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from problems import Problem
+from problems.errors import FieldError
+from solvers.base import Solution, Solver
+from solvers.genetic import GeneticConfig
+from solvers.registry import register
+
+
+@dataclass
+class RandomSearchConfig:
+    evaluations: int = GeneticConfig().max_evaluations()  # the genetic algorithm's budget
+    batch: int = 4096  # assignments drawn and scored per call
+
+    def validate(self, prefix: str) -> None:
+        for key in ("evaluations", "batch"):
+            if getattr(self, key) < 1:
+                raise FieldError(f"{prefix}.{key}", "must be a positive integer", getattr(self, key))
+
+
+@register
+class RandomSearch(Solver):
+    name = "random_search"
+    Config = RandomSearchConfig
+
+    def solve(self, problem: Problem, rng: np.random.Generator) -> Solution:
+        n, k = problem.n_blocks, problem.n_tiers
+        best_x, best = None, np.inf
+        done = 0
+        while done < self.config.evaluations:
+            m = min(self.config.batch, self.config.evaluations - done)
+            X = rng.integers(0, k, (m, n), dtype=np.int8)
+            cost = problem.evaluate(X).cost
+            j = int(np.argmin(cost))
+            if cost[j] < best:
+                best, best_x = float(cost[j]), X[j]
+            done += m
+        info = {"value": best, "evaluations": done, "status": "heuristic"}
+        return Solution(best_x.astype(np.int64), info)
