@@ -1,0 +1,63 @@
+"""Decision time and optimality gap of the comparison solvers (`make bench`).
+
+Every solver on the paper's four models, MEC and D2D, 5g_avg; `ilp` per backend on 17
+blocks (resnet32) and a 500-block chain. Each round is one `solve` with a fresh
+generator of the same seed, after one untimed warm-up. The gap (cost / dp optimum - 1)
+goes to extra_info. Targets (not asserted): ilp <= 10 ms on 17 blocks and <= 2 s on
+500 blocks; genetic median gap <= 0.1 % and decision <= 50 ms.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from solver_helpers import KINDS, chain_problem, paper_problem
+
+from problems.paper import PAPER_MODELS
+from solvers import Unsupported, make_solver
+from solvers.dp import optimum
+
+pytestmark = pytest.mark.bench
+
+#: solver -> rounds (optuna takes about a second per decision)
+SOLVERS = {"dp": 50, "neurosurgeon": 50, "maui": 30, "ilp": 30, "genetic": 30, "random_search": 30, "optuna": 3}
+
+
+def measure(benchmark, solver_name: str, params: dict, problem, rounds: int) -> None:
+    solver = make_solver(solver_name, params)
+    try:
+        solver.solve(problem, np.random.default_rng(0))
+    except Unsupported as exc:
+        benchmark.extra_info["status"] = f"unsupported: {exc}"
+        pytest.skip(str(exc))
+    sol = benchmark.pedantic(
+        solver.solve, setup=lambda: ((problem, np.random.default_rng(0)), {}), rounds=rounds, iterations=1
+    )
+    best = optimum(problem.cost_tables)[1]
+    benchmark.extra_info["gap"] = problem.score(sol.assignment)["cost"] / best - 1
+    benchmark.extra_info["assignment"] = "".join(map(str, sol.assignment.tolist()))
+    for key in ("evaluations", "generations", "status", "nodes", "iterations"):
+        if key in sol.info:
+            benchmark.extra_info[key] = sol.info[key]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("model", PAPER_MODELS)
+@pytest.mark.parametrize("solver", list(SOLVERS))
+def test_paper_models(benchmark, solver, model, kind):
+    benchmark.group = f"{solver} paper models 5g_avg"
+    measure(benchmark, solver, {}, paper_problem(model, kind), SOLVERS[solver])
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("backend", ["cbc", "scip", "cp-sat"])
+def test_ilp_17_blocks(benchmark, backend, kind):
+    benchmark.group = "ilp resnet32 (17 blocks)"
+    measure(benchmark, "ilp", {"backend": backend}, paper_problem("resnet32", kind), 30)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("backend", ["cbc", "scip", "cp-sat"])
+def test_ilp_500_blocks(benchmark, backend, kind):
+    benchmark.group = "ilp 500-block chain"
+    measure(benchmark, "ilp", {"backend": backend}, chain_problem(500, 0, kind), 5)
