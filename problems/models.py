@@ -1,26 +1,137 @@
-"""Model profiles from configuration: `model.name` and `model.source`.
+"""Model profiles from configuration: `model.name`, `model.source` and the depth families.
 
-`source=paper` is the paper's measured profiles (the default for its four models).
+- `source=paper`: the paper's measured profiles, the default for its four models.
+- `source=torch`: the same four architectures as plain torch modules (`problems.zoo`),
+  profiled from one CPU forward pass (`problems.torch_profile`).
+- `name=resnet depth=6k+2` (CIFAR ResNets) and `name=synthetic depth=N seed=S` (seeded
+  random CNN chains of N blocks) exist only as torch modules.
+
+torch is imported only when a torch profile is built. Torch profiles are cached in
+memory per configuration (profiles are immutable), so a sweep that rebuilds the same
+model under other scenarios profiles it once.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from problems.errors import FieldError
 from problems.paper import PAPER_MODELS, paper_profile
 from problems.profile import Profile
+from problems.zoo.checks import check_depth, check_input, resnet_stage_blocks
+
+if TYPE_CHECKING:
+    from torch import nn
+
+FAMILIES = ("resnet", "synthetic")
+MODEL_NAMES = (*PAPER_MODELS, *FAMILIES)
+SOURCES = ("paper", "torch")
+IMAGENET = ((3, 224, 224), 1000)
+CIFAR = ((3, 32, 32), 10)
+#: model -> (default input shape, default classes)
+DEFAULT_INPUT = {"alexnet": IMAGENET, "vgg16": IMAGENET, "mobilenet_v1": IMAGENET, "synthetic": IMAGENET,
+                 "resnet32": CIFAR, "resnet": CIFAR}
+DEFAULT_DEPTH = {"resnet": 32, "synthetic": 100}
 
 
 @dataclass
 class ModelConfig:
     name: str = "alexnet"
-    source: str = "paper"
+    source: str | None = None  # paper | torch; null: paper for the paper's four models, torch for the families
+    depth: int | None = None  # resnet: 6k+2, synthetic: number of blocks; null: 32 / 100
+    seed: int = 0  # synthetic: the architecture draw
+    input_shape: tuple[int, int, int] | None = None  # torch: [C, H, W]; null: 3x224x224 (ImageNet), 3x32x32 (CIFAR)
+    num_classes: int | None = None  # torch: null: 1000 (ImageNet), 10 (CIFAR)
+
+    def validate(self, prefix: str) -> None:
+        if self.name not in MODEL_NAMES:
+            raise FieldError(f"{prefix}.name", f"unknown model; choose one of {list(MODEL_NAMES)}", self.name)
+        if self.source is not None and self.source not in SOURCES:
+            raise FieldError(f"{prefix}.source", f"unknown source; choose one of {list(SOURCES)}", self.source)
+        if self.resolved_source == "paper":
+            if self.name in FAMILIES:
+                raise FieldError(f"{prefix}.source", f"{self.name} has no paper profile; use torch", self.source)
+            for key in ("input_shape", "num_classes"):
+                if getattr(self, key) is not None:
+                    raise FieldError(f"{prefix}.{key}", "only for model.source=torch", getattr(self, key))
+        if self.name in FAMILIES:
+            depth = self.resolved_depth
+            resnet_stage_blocks(depth) if self.name == "resnet" else check_depth(depth)
+        elif self.depth is not None:
+            raise FieldError(f"{prefix}.depth", f"only {list(FAMILIES)} take a depth", self.depth)
+        if self.seed < 0:
+            raise FieldError(f"{prefix}.seed", "must not be negative", self.seed)
+        if self.input_shape is not None:
+            check_input(self.input_shape, self.name)
+        if self.num_classes is not None and self.num_classes < 1:
+            raise FieldError(f"{prefix}.num_classes", "must be a positive integer", self.num_classes)
+
+    @property
+    def resolved_source(self) -> str:
+        return self.source or ("torch" if self.name in FAMILIES else "paper")
+
+    @property
+    def resolved_depth(self) -> int | None:
+        return self.depth if self.depth is not None else DEFAULT_DEPTH.get(self.name)
+
+
+def _base_name(name: str, depth: int | None, seed: int) -> str:
+    if name == "resnet":
+        return f"resnet{depth}_torch"
+    if name == "synthetic":
+        return f"synthetic{depth}_s{seed}"
+    return f"{name}_torch"
+
+
+def _module(name: str, depth: int | None, shape: tuple[int, int, int], classes: int) -> nn.Module:
+    """The architecture with zero weights: only the tensor sizes matter to Table 1."""
+    from problems.torch_profile import zeroed
+    from problems.zoo.alexnet import AlexNet
+    from problems.zoo.mobilenet_v1 import MobileNetV1
+    from problems.zoo.resnet import CifarResNet
+    from problems.zoo.vgg16 import VGG16
+
+    if name == "alexnet":
+        return zeroed(lambda: AlexNet(classes, shape))
+    if name == "vgg16":
+        return zeroed(lambda: VGG16(classes, shape))
+    if name == "mobilenet_v1":
+        return zeroed(lambda: MobileNetV1(classes, shape))
+    return zeroed(lambda: CifarResNet(32 if name == "resnet32" else depth, classes, shape))
+
+
+@lru_cache(maxsize=16)
+def _torch_profile(name: str, depth: int | None, seed: int, shape: tuple[int, int, int], classes: int) -> Profile:
+    from problems.torch_profile import profile_module, torch_threads
+    from problems.zoo.synthetic import synthetic_blocks, synthetic_plan
+
+    default_shape, default_classes = DEFAULT_INPUT[name]
+    label = _base_name(name, depth, seed)
+    if shape != default_shape:
+        label += "_" + "x".join(map(str, shape))
+    if classes != default_classes:
+        label += f"_c{classes}"
+    with torch_threads(1):
+        if name == "synthetic":
+            plan = synthetic_plan(depth, seed, shape, classes)
+            return profile_module(None, shape, name=label, blocks=synthetic_blocks(plan), num_classes=classes)
+        return profile_module(_module(name, depth, shape, classes), shape, name=label, num_classes=classes)
+
+
+def torch_profile(cfg: ModelConfig) -> Profile:
+    """The profile of the configured torch architecture (cached per configuration)."""
+    default_shape, default_classes = DEFAULT_INPUT[cfg.name]
+    shape = tuple(cfg.input_shape) if cfg.input_shape is not None else default_shape
+    classes = cfg.num_classes if cfg.num_classes is not None else default_classes
+    profile = _torch_profile(cfg.name, cfg.resolved_depth, cfg.seed, shape, classes)
+    return dataclasses.replace(profile, meta=dict(profile.meta))
 
 
 def profile_from_config(cfg: ModelConfig) -> Profile:
-    if cfg.source == "paper":
-        if cfg.name not in PAPER_MODELS:
-            raise FieldError("model.name", f"no paper profile; choose one of {list(PAPER_MODELS)}", cfg.name)
+    cfg.validate("model")
+    if cfg.resolved_source == "paper":
         return paper_profile(cfg.name)
-    raise FieldError("model.source", "unknown source; choose 'paper'", cfg.source)
+    return torch_profile(cfg)
