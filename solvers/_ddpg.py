@@ -1,0 +1,193 @@
+"""Pieces shared by the IoRLO solvers: intent thresholds, the networks, a numpy actor
+for the timed decision, seeded initialization and cached checkpoints.
+
+Both solvers train in `prepare` and decide in `solve` with one actor inference. The
+decision runs in numpy (no torch dispatch overhead: a few microseconds for 17 blocks);
+`NumpyActor` reads the same weights as the torch actor, so both give the same action.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import math
+import os
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from problems import Problem
+from problems.atomic import atomic_write_bytes
+from problems.errors import FieldError
+
+#: config fields that change where or whether training happens, not what it produces
+RUN_ONLY_FIELDS = ("checkpoint_dir", "checkpoint", "retrain", "progress")
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file cannot be used for this problem; the message says why."""
+
+
+# -- intent thresholds (spec section 7) ----------------------------------------------------
+def intent_bounds(kind: str, eps: float, phi: float, zeta: float) -> np.ndarray:
+    """Sorted action boundaries: tier = number of boundaries <= a."""
+    return np.array([eps, phi] if kind == "mec" else [zeta], dtype=np.float64)
+
+
+def to_tiers(action: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """MEC: a < eps device, eps <= a < phi edge, a >= phi cloud; D2D: a < zeta device."""
+    return np.searchsorted(bounds, action, side="right")
+
+
+def validate_thresholds(cfg: Any, prefix: str) -> None:
+    if not 0.0 <= cfg.eps <= cfg.phi <= 1.0:
+        raise FieldError(f"{prefix}.eps", f"need 0 <= eps <= phi <= 1 (phi = {cfg.phi})", cfg.eps)
+    if not 0.0 <= cfg.zeta <= 1.0:
+        raise FieldError(f"{prefix}.zeta", "must lie in [0, 1]", cfg.zeta)
+
+
+def check_positive(cfg: Any, prefix: str, names: tuple[str, ...]) -> None:
+    for name in names:
+        value = getattr(cfg, name)
+        if not value > 0:
+            raise FieldError(f"{prefix}.{name}", "must be greater than 0", value)
+
+
+# -- networks -------------------------------------------------------------------------------
+def _linear(n_in: int, n_out: int, gen: torch.Generator) -> nn.Linear:
+    """nn.Linear with torch's default initialization drawn from `gen`, not the global RNG."""
+    layer = nn.Linear(n_in, n_out)
+    bound = 1.0 / math.sqrt(n_in)
+    with torch.no_grad():
+        nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=gen)
+        nn.init.uniform_(layer.bias, -bound, bound, generator=gen)
+    return layer
+
+
+def mlp(n_in: int, hidden: tuple[int, ...], n_out: int, gen: torch.Generator, sigmoid: bool) -> nn.Sequential:
+    """Linear-ReLU stack; with `sigmoid` the output lies in (0, 1) like the paper's actor."""
+    layers: list[nn.Module] = []
+    for h in hidden:
+        layers += [_linear(n_in, h, gen), nn.ReLU()]
+        n_in = h
+    layers.append(_linear(n_in, n_out, gen))
+    if sigmoid:
+        layers.append(nn.Sigmoid())
+    return nn.Sequential(*layers)
+
+
+class NumpyActor:
+    """The actor's forward pass in numpy: ReLU hidden layers, sigmoid output."""
+
+    def __init__(self, layers: list[tuple[np.ndarray, np.ndarray]]):
+        self.layers = layers  # (W^T [in, out], b [out]) per linear layer
+
+    @classmethod
+    def view(cls, actor: nn.Sequential) -> NumpyActor:
+        """Views on the torch parameters: in-place optimizer steps show through, no copies."""
+        lin = [m for m in actor if isinstance(m, nn.Linear)]
+        return cls([(m.weight.detach().numpy().T, m.bias.detach().numpy()) for m in lin])
+
+    @classmethod
+    def copy(cls, actor: nn.Sequential) -> NumpyActor:
+        """Contiguous float64 copies: the fastest layout for single decisions."""
+        lin = [m for m in actor if isinstance(m, nn.Linear)]
+        return cls([(np.ascontiguousarray(m.weight.detach().numpy().T, dtype=np.float64),
+                     m.bias.detach().numpy().astype(np.float64)) for m in lin])
+
+    def __call__(self, state: np.ndarray) -> np.ndarray:
+        h = state
+        last = len(self.layers) - 1
+        for j, (wt, b) in enumerate(self.layers):
+            h = h @ wt + b
+            if j < last:
+                h = np.maximum(h, 0.0)
+        return 1.0 / (1.0 + np.exp(-h))
+
+
+@contextlib.contextmanager
+def torch_threads(n: int) -> Iterator[None]:
+    """Tiny networks train fastest, and reproducibly, on one intra-op thread."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
+def soft_update(target: nn.Module, source: nn.Module, tau: float) -> None:
+    with torch.no_grad():
+        torch._foreach_lerp_(list(target.parameters()), list(source.parameters()), tau)
+
+
+def training_seed(cfg_seed: int | None, rng: np.random.Generator) -> int:
+    """The config's seed, else one drawn from the run's generator."""
+    return int(cfg_seed) if cfg_seed is not None else int(rng.integers(0, 2**62))
+
+
+# -- cache keys and checkpoints -------------------------------------------------------------
+def tables_digest(problem: Problem) -> str:
+    """Hash of everything that scores assignments: the chain tables and the scenario kind."""
+    ct = problem.chain
+    h = hashlib.sha256(problem.kind.encode())
+    for arr in (ct.unary, ct.trans, ct.final, ct.exit, ct.keep, ct.weights):
+        h.update(np.ascontiguousarray(arr, dtype=np.float64).tobytes())
+    h.update(b"exits" if ct.has_exits else b"")
+    return h.hexdigest()
+
+
+def cache_key(solver: str, content: str, cfg: Any, seed: int) -> str:
+    """Key of one training run: (instance content, training config, seed)."""
+    params = {k: v for k, v in asdict(cfg).items() if k not in RUN_ONLY_FIELDS and k != "seed"}
+    text = json.dumps({"solver": solver, "content": content, "config": params, "seed": seed}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def checkpoint_path(directory: str, name: str, key: str) -> Path:
+    """`<directory>/<name>-<key>.pt`; `~` expands, so the default works from any run directory."""
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", name)[:80]
+    return Path(os.path.expanduser(directory)).resolve() / f"{safe}-{key}.pt"
+
+
+def save_checkpoint(path: Path, fmt: str, nets: Mapping[str, nn.Module], meta: dict[str, Any]) -> None:
+    """Write state dicts and JSON-like metadata atomically (temp file + rename)."""
+    buf = io.BytesIO()
+    torch.save({"format": fmt, "nets": {k: v.state_dict() for k, v in nets.items()}, "meta": meta}, buf)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def load_checkpoint(path: Path | str, fmt: str, nets: Mapping[str, nn.Module]) -> dict[str, Any]:
+    """Load weights into `nets` (shapes must match) and return the metadata."""
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise CheckpointError(f"checkpoint {path}: no such file") from None
+    except Exception as exc:  # a truncated or foreign file
+        raise CheckpointError(f"checkpoint {path}: unreadable ({type(exc).__name__}: {exc})") from None
+    if not isinstance(data, dict) or data.get("format") != fmt:
+        got = data.get("format") if isinstance(data, dict) else type(data).__name__
+        raise CheckpointError(f"checkpoint {path}: format {got!r}, expected {fmt!r}")
+    for name, net in nets.items():
+        saved = data["nets"].get(name)
+        if saved is None:
+            raise CheckpointError(f"checkpoint {path}: has no {name!r} network")
+        want = net.state_dict()
+        if set(saved) != set(want):
+            raise CheckpointError(f"checkpoint {path}: {name} layers {sorted(saved)} do not match {sorted(want)}")
+        for key, tensor in want.items():
+            if tuple(saved[key].shape) != tuple(tensor.shape):
+                raise CheckpointError(
+                    f"checkpoint {path}: {name}.{key} has shape {list(saved[key].shape)} but this problem "
+                    f"needs {list(tensor.shape)} (trained for another model or config?)"
+                )
+        net.load_state_dict(saved)
+    return data["meta"]
