@@ -33,7 +33,7 @@ JITTER = 0.25
 
 
 def _phi(x: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.vectorize(math.erf)(x / math.sqrt(2.0)))
+    return 0.5 * (1.0 + np.vectorize(math.erf, otypes=[float])(x / math.sqrt(2.0)))
 
 
 def exit_probs(n: int, threshold: float, seed: int) -> np.ndarray:
