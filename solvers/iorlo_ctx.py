@@ -265,7 +265,7 @@ class IoRLOCtx(Solver):
         cfg: Config = self.config
         n = problem.n_blocks
         n_state = n + len(features(problem))
-        key = cache_key(self.name, template_digest(problem), cfg, seed)
+        key = cache_key(self.name, self._template, cfg, seed)
         if key in self._trained:
             return self._trained[key]
         actor = build_actor(n_state, n, cfg, torch.Generator().manual_seed(seed))
@@ -296,6 +296,7 @@ class IoRLOCtx(Solver):
     def prepare(self, problem: Problem, rng: np.random.Generator) -> None:
         cfg: Config = self.config
         seed = training_seed(cfg.seed, rng)
+        self._template = template_digest(problem)
         actor, meta, cached, path = self._load_or_train(problem, seed)
         self._actor = actor
         self._mean, self._std = np.array(meta["mean"]), np.array(meta["std"])
@@ -313,7 +314,9 @@ class IoRLOCtx(Solver):
 
     def solve(self, problem: Problem, rng: np.random.Generator) -> Solution:
         """One inference on this problem's condition: the state is built from the problem."""
-        if problem is not self._problem:
-            self.prepare(problem, rng)
+        if problem is not self._problem:  # another condition of the same model needs no preparation
+            if self._problem is None or template_digest(problem) != self._template:
+                self.prepare(problem, rng)
+            self._problem = problem
         action = self._actor(state(problem, self._mean, self._std))
         return Solution(to_tiers(action, self._bounds), dict(self._info))
