@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -207,6 +208,19 @@ class IoRLO(Solver):
 
     name = "iorlo"
     Config = Config
+    #: ranges `python -m benchmark.tune` searches (the thresholds are intent, not tuned)
+    search_space: ClassVar[dict] = {
+        "reward_scale": {"low": 1e-5, "high": 1e-1, "log": True},
+        "sigma": {"low": 0.05, "high": 3.0, "log": True},
+        "sigma_decay": {"low": 0.999, "high": 0.99999},
+        "lr_actor": {"low": 1e-4, "high": 1e-2, "log": True},
+        "lr_critic": {"low": 1e-4, "high": 1e-2, "log": True},
+        "gamma": {"low": 0.0, "high": 0.99},
+        "tau": {"low": 1e-3, "high": 0.1, "log": True},
+        "actor_hidden": {"low": 16, "high": 256, "log": True},
+        "critic_hidden": {"low": 16, "high": 256, "log": True},
+        "batch_size": {"low": 16, "high": 256, "log": True},
+    }
 
     def __init__(self, config: Config | None = None):
         super().__init__(config)

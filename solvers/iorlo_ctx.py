@@ -42,6 +42,7 @@ import hashlib
 import math
 import time
 from dataclasses import asdict, dataclass
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -255,6 +256,17 @@ class IoRLOCtx(Solver):
 
     name = "iorlo_ctx"
     Config = Config
+    #: ranges `python -m benchmark.tune` searches (the thresholds are intent, not tuned)
+    search_space: ClassVar[dict] = {
+        "hidden": {"low": 32, "high": 256, "log": True},
+        "contexts": {"low": 8, "high": 64, "log": True},
+        "samples": {"low": 0, "high": 32},
+        "sigma": {"low": 0.02, "high": 0.5, "log": True},
+        "search_rounds": {"low": 1, "high": 5},
+        "lr": {"low": 3e-4, "high": 1e-2, "log": True},
+        "lr_end": {"low": 1e-5, "high": 1e-3, "log": True},
+        "box_share": {"low": 0.0, "high": 1.0},
+    }
 
     def __init__(self, config: Config | None = None):
         super().__init__(config)
