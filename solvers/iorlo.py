@@ -251,6 +251,7 @@ class IoRLO(Solver):
                     out = train(problem, cfg, seed)
                 actor, critic, meta = out["actor"], out["critic"], out["meta"]
                 meta["key"] = key
+                meta["instance"] = problem.name
                 meta["config"] = asdict(cfg)
                 if path is not None:
                     save_checkpoint(path, FORMAT, {"actor": actor, "critic": critic}, meta)
@@ -267,6 +268,7 @@ class IoRLO(Solver):
             "seed": meta["seed"],
             "cached": cached,
             "checkpoint": None if path is None else str(path),
+            "trained_on": meta.get("instance"),  # best_seen refers to this instance
             "training_curve": meta["training_curve"],
         }
         self._problem = problem
