@@ -121,6 +121,11 @@ def _torch_profile(name: str, depth: int | None, seed: int, shape: tuple[int, in
         return profile_module(_module(name, depth, shape, classes), shape, name=label, num_classes=classes)
 
 
+def clear_cache() -> None:
+    """Forget the cached torch profiles (for timing the profiler)."""
+    _torch_profile.cache_clear()
+
+
 def torch_profile(cfg: ModelConfig) -> Profile:
     """The profile of the configured torch architecture (cached per configuration)."""
     default_shape, default_classes = DEFAULT_INPUT[cfg.name]
