@@ -1,9 +1,15 @@
 """`python -m benchmark`: the Hydra app. `solver=... model=... scenario=... network=...`
-or `instance=PATH`; `-m` sweeps over any of them (one job, one result row each)."""
+or `instance=PATH`; `-m` sweeps over any of them (one job, one result row each).
+
+In a sweep a job never raises: Hydra's basic sweeper stops at the first job that does,
+and the sweep's `results.csv` and `report.html` (`benchmark.callbacks`) are only written
+when it ends. Bad input is one line on stderr; anything else also prints its traceback.
+"""
 
 from __future__ import annotations
 
 import sys
+import traceback
 from pathlib import Path
 
 import hydra
@@ -25,6 +31,12 @@ def main(cfg: DictConfig) -> None:
         print(f"error: {exc}", file=sys.stderr, flush=True)
         if hc.mode == RunMode.RUN:
             sys.exit(2)
+        return
+    except Exception as exc:
+        if hc.mode == RunMode.RUN:
+            raise
+        traceback.print_exc()
+        print(f"error: job {hc.job.num}: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
         return
     if hc.mode == RunMode.RUN and row["status"] != "ok":
         sys.exit(1)

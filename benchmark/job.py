@@ -9,15 +9,17 @@ inputs are known to be valid.
 from __future__ import annotations
 
 import json
-import platform
 import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from benchmark.runner import TimingConfig, run
+from benchmark.isolate import IsolationConfig, check_timeout, run_isolated
+from benchmark.plugins import load_plugins
+from benchmark.provenance import VERSIONED, git_revision, machine, versions
+from benchmark.resume import RUN_KEYS, finished, job_overrides
+from benchmark.runner import TimingConfig, jsonable, run
 from problems import Problem
 from problems.atomic import atomic_write_text
 from problems.build import build_problem
@@ -26,17 +28,7 @@ from problems.instance import dumps_instance, load_instance
 from problems.schema import from_mapping
 
 RUNNER_KEYS = ("name", "timeout_s")
-VERSIONED = ("partbench", "numpy", "numba", "torch", "ortools", "optuna", "hydra-core")
-
-
-def versions() -> dict[str, str]:
-    out = {"python": platform.python_version()}
-    for dist in VERSIONED:
-        try:
-            out[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            continue
-    return out
+__all__ = ["VERSIONED", "describe", "resolve_problem", "run_job", "solver_params", "versions"]
 
 
 def resolve_problem(cfg: Mapping) -> Problem:
@@ -78,22 +70,46 @@ def describe(problem: Problem, row: Mapping) -> str:
     return "\n".join(lines)
 
 
+def check_resume(cfg: Mapping) -> bool:
+    value = cfg.get("resume", False)
+    if not isinstance(value, bool):
+        raise FieldError("resume", "must be true or false", value)
+    return value
+
+
 def run_job(cfg: Mapping, out_dir: Path, overrides: list[str] | None = None) -> dict[str, Any]:
     """Validate everything, run, then write the job's files. Bad input raises FieldError
-    before anything is written."""
+    before anything is written. With `resume=true`, a job that already finished with
+    status ok returns its recorded row and touches nothing."""
+    overrides = job_overrides(overrides or [])
+    if check_resume(cfg):
+        done = finished(out_dir, overrides)
+        if done is not None:
+            print(f"{done.get('instance')}  solver={done.get('solver')}  status=ok  (resumed: kept {out_dir})",
+                  flush=True)
+            return done
     seed = cfg.get("seed", 0)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise FieldError("seed", "must be a non-negative integer", seed)
     timing = from_mapping(TimingConfig, cfg.get("timing"), "timing")
+    isolation = from_mapping(IsolationConfig, cfg.get("isolation"), "isolation")
+    plugins = load_plugins(cfg.get("plugins"))
     name, params = solver_params(cfg)
+    timeout_s = check_timeout((cfg.get("solver") or {}).get("timeout_s"))
     problem = resolve_problem(cfg)
-    row = run(problem, name, params, seed=seed, timing=timing)
+    if timeout_s is None:
+        row = run(problem, name, params, seed=seed, timing=timing)
+    else:
+        row = run_isolated(problem, name, params, seed, timing, timeout_s, plugins, isolation.start_method)
     from_groups = not cfg.get("instance")
     row["model"] = (cfg.get("model") or {}).get("name") if from_groups else None
     row["network"] = (cfg.get("network") or {}).get("name") if from_groups else None
-    row["overrides"] = list(overrides or [])
+    row["overrides"] = overrides
     row["versions"] = versions()
     row["timestamp"] = datetime.now(UTC).isoformat(timespec="seconds")
+    row["config"] = jsonable({k: v for k, v in cfg.items() if k not in RUN_KEYS})
+    row["machine"] = machine()
+    row["git_revision"] = git_revision()
     curve = row["info"].pop("training_curve", None) if isinstance(row["info"], dict) else None
     out_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out_dir / "instance.json", dumps_instance(problem))

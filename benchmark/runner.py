@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,12 +66,22 @@ def reference(problem: Problem) -> tuple[np.ndarray, float]:
     return assignment, problem.score(assignment)["cost"]
 
 
-def _timed_solve(solver, problem: Problem, seed: int, timing: TimingConfig):
+#: `on_phase(name, seconds)`: "prepare" before prepare starts, "solve" when it is done (its
+#: seconds), "solved" after the first solve (its seconds)
+PhaseHook = Callable[[str, float], None]
+
+
+def _no_phase(name: str, seconds: float) -> None:
+    return None
+
+
+def _timed_solve(solver, problem: Problem, seed: int, timing: TimingConfig, on_phase: PhaseHook = _no_phase):
     _, solve_seed = np.random.SeedSequence(seed).spawn(2)
     t0 = time.perf_counter()
     first = solver.solve(problem, np.random.default_rng(solve_seed))
     times = [time.perf_counter() - t0]
     spent = times[0]
+    on_phase("solved", spent)
     if spent < timing.budget_s:
         times = []
         while len(times) < timing.max_repeats and (spent < timing.budget_s or len(times) < 3):
@@ -83,12 +94,8 @@ def _timed_solve(solver, problem: Problem, seed: int, timing: TimingConfig):
     return first, float(np.median(times)) * 1e3, len(times)
 
 
-def run(problem: Problem, solver_name: str, params: dict | None = None, seed: int = 0,
-        timing: TimingConfig | None = None) -> dict[str, Any]:
-    """One long-format result row. Configuration errors propagate (bad input);
-    solver errors become status `failed`, refusals `unsupported`."""
-    timing = timing or TimingConfig()
-    solver = make_solver(solver_name, params or {})
+def base_row(problem: Problem, solver_name: str, seed: int) -> dict[str, Any]:
+    """The row of a job before its solver ran: status `ok`, no solution yet, the optimum known."""
     row: dict[str, Any] = {
         "solver": solver_name,
         "instance": problem.name,
@@ -112,12 +119,26 @@ def run(problem: Problem, solver_name: str, params: dict | None = None, seed: in
         "info": {},
     }
     _, row["optimal_cost"] = reference(problem)
+    return row
+
+
+def run(problem: Problem, solver_name: str, params: dict | None = None, seed: int = 0,
+        timing: TimingConfig | None = None, *, on_phase: PhaseHook | None = None) -> dict[str, Any]:
+    """One long-format result row. Configuration errors propagate (bad input);
+    solver errors become status `failed`, refusals `unsupported`. `on_phase` lets a
+    supervising process time prepare + first solve (see `benchmark.isolate`)."""
+    timing = timing or TimingConfig()
+    on_phase = on_phase or _no_phase
+    solver = make_solver(solver_name, params or {})
+    row = base_row(problem, solver_name, seed)
     prep_rng, _ = seeds(seed)
     try:
+        on_phase("prepare", 0.0)
         t0 = time.perf_counter()
         solver.prepare(problem, prep_rng)
         row["prepare_s"] = time.perf_counter() - t0
-        solution, row["decision_ms"], row["decision_repeats"] = _timed_solve(solver, problem, seed, timing)
+        on_phase("solve", row["prepare_s"])
+        solution, row["decision_ms"], row["decision_repeats"] = _timed_solve(solver, problem, seed, timing, on_phase)
         assignment = np.asarray(solution.assignment)
         try:
             problem.check(assignment)

@@ -1,0 +1,50 @@
+"""`python -m reports PATH [PATH...] [-o report.html]`: one report from sweep directories
+(every `result.json` below them) and/or results CSV files.
+
+The report goes to `-o`, else beside the input when there is a single sweep directory
+(`<dir>/report.html`), else to `report.html` in the current directory. A bad path is
+one line on stderr and exit status 2; nothing is written then.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from problems.errors import ProblemError
+from reports.build import REPORT_NAME, build_report
+from reports.collect import read_paths
+
+
+def default_output(paths: list[str]) -> Path:
+    if len(paths) == 1 and Path(paths[0]).is_dir():
+        return Path(paths[0]) / REPORT_NAME
+    return Path(REPORT_NAME)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m reports", description=__doc__.split("\n\n")[0])
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="sweep directory or results CSV file")
+    parser.add_argument("-o", "--output", type=Path, help="the report file to write")
+    args = parser.parse_args(argv)
+    output = args.output or default_output(args.paths)
+    t0 = time.perf_counter()
+    try:
+        collected = read_paths(args.paths)
+        if output.exists() and output.is_dir():
+            raise ProblemError(f"--output: is a directory (got {str(output)!r})")
+        path = build_report(collected, output)
+    except ProblemError as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        return 2
+    except OSError as exc:
+        print(f"error: {exc.filename or output}: {exc.strerror or exc}", file=sys.stderr, flush=True)
+        return 2
+    print(f"report: {path}  ({len(collected.frame)} jobs, {time.perf_counter() - t0:.1f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

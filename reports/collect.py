@@ -1,0 +1,194 @@
+"""Read sweep directories and results CSVs into one long-format table (one row per job).
+
+A job's `result.json` is flattened: scalar fields stay columns, lists and dicts
+(`tiers`, `assignment`, `info`, `overrides`, `config`) become JSON strings, and the
+fields a reader filters on get their own columns: `override.<key>` per override,
+`version.<package>`, `machine.<key>`, the network scale and the training-curve file.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from tqdm.auto import tqdm
+
+from problems.atomic import atomic_write_text
+from problems.errors import FieldError
+
+RESULT = "result.json"
+CSV_NAME = "results.csv"
+JSON_COLUMNS = ("tiers", "assignment", "info", "overrides", "config")
+#: every results.csv has these, in this order; other columns follow sorted
+CORE = ("sweep", "job", "solver", "model", "instance", "scenario", "network", "scale_bandwidth", "scale_delay",
+        "n_blocks", "tiers", "early_exit", "seed", "status", "error", "assignment", "cost", "latency_ms",
+        "energy_j", "deploy", "optimal_cost", "gap", "decision_ms", "decision_repeats", "prepare_s",
+        "training_curve", "info", "overrides", "timestamp", "git_revision", "config")
+REQUIRED = ("solver", "status", "instance", "scenario")
+PROGRESS_FROM = 200  # files; fewer are read without a progress bar
+
+
+@dataclass
+class Collected:
+    """The table plus what a report needs besides it."""
+
+    frame: pd.DataFrame
+    sources: list[str] = field(default_factory=list)
+    missing: list[dict[str, str]] = field(default_factory=list)  # job dirs without result.json
+    sweep_configs: dict[str, str] = field(default_factory=dict)  # sweep dir -> multirun.yaml text
+
+
+def _natural(path: Path) -> list:
+    return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", str(path))]
+
+
+def _dump(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def _scale(row: Mapping, key: str) -> float | None:
+    config = row.get("config")
+    if isinstance(config, Mapping):
+        if config.get("instance"):
+            return None
+        scale = ((config.get("network") or {}).get("scale") or {}).get(key)
+        if isinstance(scale, int | float):
+            return float(scale)
+    for override in row.get("overrides") or []:
+        name, _, value = override.partition("=")
+        if name.lstrip("+~") == f"network.scale.{key}":
+            try:
+                return float(value)
+            except ValueError:
+                return None
+    return None if row.get("network") is None else 1.0
+
+
+def flatten(row: Mapping[str, Any], job_dir: Path | None = None, sweep: str = "", job: str = "") -> dict[str, Any]:
+    """One CSV row from one result.json mapping."""
+    out: dict[str, Any] = {"sweep": sweep, "job": job}
+    for key, value in row.items():
+        if key in ("versions", "machine"):
+            continue
+        out[key] = _dump(value) if key in JSON_COLUMNS else value
+    for key, prefix in (("versions", "version"), ("machine", "machine")):
+        for name, value in (row.get(key) or {}).items():
+            out[f"{prefix}.{name}"] = value
+    for override in row.get("overrides") or []:
+        name, _, value = override.partition("=")
+        out[f"override.{name.lstrip('+~')}"] = value
+    out["scale_bandwidth"] = _scale(row, "bandwidth")
+    out["scale_delay"] = _scale(row, "delay")
+    curve = (row.get("info") or {}).get("training_curve_file") if isinstance(row.get("info"), Mapping) else None
+    out["training_curve"] = str(job_dir / curve) if curve and job_dir is not None else None
+    return out
+
+
+def order_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    first = [c for c in CORE if c in frame.columns]
+    return frame[first + sorted(c for c in frame.columns if c not in CORE)]
+
+
+def to_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    frame = pd.DataFrame(list(rows))
+    for column in CORE:
+        if column not in frame.columns:
+            frame[column] = None
+    return order_columns(frame)
+
+
+def _progress(items: Sequence, desc: str) -> Iterable:
+    return tqdm(items, desc=desc, unit="job", disable=len(items) < PROGRESS_FROM or None, leave=False)
+
+
+def find_results(root: Path) -> list[Path]:
+    return sorted(root.rglob(RESULT), key=_natural)
+
+
+def read_sweep(root: Path) -> Collected:
+    """Every job under a sweep directory (or a folder of sweep directories)."""
+    if not root.exists():
+        raise FieldError("path", "no such file or directory", str(root))
+    if not root.is_dir():
+        raise FieldError("path", "not a directory or a .csv file", str(root))
+    files = find_results(root)
+    rows, bad = [], []
+    for path in _progress(files, f"reading {root.name or root}"):
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            bad.append({"job": str(path.parent.relative_to(root)), "error": f"unreadable result.json: {exc}"})
+            continue
+        if not isinstance(data, dict):
+            bad.append({"job": str(path.parent.relative_to(root)), "error": "result.json is not an object"})
+            continue
+        job = str(path.parent.relative_to(root))
+        rows.append(flatten(data, path.parent.resolve(), str(root), "" if job == "." else job))
+    if not rows and not bad:
+        raise FieldError("path", f"no {RESULT} files found", str(root))
+    done = {path.parent for path in files}
+    missing = bad + [{"job": str(d.parent.relative_to(root)), "error": "no result.json (bad input or interrupted)"}
+                     for d in sorted(root.rglob(".hydra"), key=_natural)
+                     if d.parent not in done and (d / "overrides.yaml").exists()]
+    configs = {str(p.parent): p.read_text() for p in sorted(root.rglob("multirun.yaml"))}
+    return Collected(to_frame(rows), [str(root)], missing, configs)
+
+
+def read_csv(path: Path) -> Collected:
+    """A results.csv written by `write_csv` (or any CSV with the core columns)."""
+    try:
+        frame = pd.read_csv(path, dtype={"job": str, "error": str, "sweep": str}, keep_default_na=True)
+    except FileNotFoundError:
+        raise FieldError("path", "no such file or directory", str(path)) from None
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        raise FieldError("path", f"not a readable CSV ({type(exc).__name__})", str(path)) from None
+    for column in REQUIRED:
+        if column not in frame.columns:
+            raise FieldError("path", f"not a results CSV (no column {column!r})", str(path))
+    frame = frame.astype(object).where(frame.notna(), None)
+    configs = {}
+    beside = path.parent / "multirun.yaml"
+    if beside.exists():
+        configs[str(path.parent)] = beside.read_text()
+    return Collected(to_frame(frame.to_dict("records")), [str(path)], [], configs)
+
+
+def read_paths(paths: Sequence[str | Path]) -> Collected:
+    """Sweep directories and CSV files, concatenated in the order given."""
+    if not paths:
+        raise FieldError("paths", "give at least one sweep directory or results CSV", [])
+    parts = []
+    for raw in paths:
+        path = Path(raw).expanduser()
+        is_csv = path.suffix.lower() == ".csv"
+        parts.append(read_csv(path) if is_csv else read_sweep(path))
+    frames = [p.frame for p in parts if not p.frame.empty]
+    frame = order_columns(pd.concat(frames, ignore_index=True)) if frames else to_frame([])
+    return Collected(frame, [s for p in parts for s in p.sources], [m for p in parts for m in p.missing],
+                     {k: v for p in parts for k, v in p.sweep_configs.items()})
+
+
+def csv_text(frame: pd.DataFrame) -> str:
+    return frame.to_csv(index=False, lineterminator="\n")
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> Path:
+    return atomic_write_text(path, csv_text(frame))
+
+
+def parse_json(value: Any) -> Any:
+    """A JSON column's value back as Python (None for missing)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return None
+    return value
