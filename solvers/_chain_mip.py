@@ -22,7 +22,9 @@ diagonal, i.e. exit + keep * trans), and the last block's reach carries final[s]
 
 CP-SAT takes integers only: forms are scaled to about 2^50 units and rounded, so the
 objective is exact to far below 1e-9 relative; it cannot hold the continuous reach, so
-early exits need a MIP backend (scip or cbc).
+early exits need a MIP backend (scip or cbc). It runs one worker (deterministic) with the
+full LP relaxation (linearization level 2): with the default level a 500-block chain
+with many tier changes did not close its gap in 30 s; with it, it solves in 0.15 s.
 """
 
 from __future__ import annotations
@@ -258,6 +260,7 @@ def _solve_cpsat(m: _Model, c: np.ndarray, limits, time_limit_s: float | None) -
     model.minimize(cp_model.LinearExpr.weighted_sum([var[j] for j in nz], ints[nz].tolist()))
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 1  # a single worker is deterministic
+    solver.parameters.linearization_level = 2  # the full LP: the flow relaxation is (near) integral
     if time_limit_s is not None:
         solver.parameters.max_time_in_seconds = float(time_limit_s)
     code = solver.solve(model)

@@ -1,7 +1,11 @@
 """Decision time and optimality gap of the comparison solvers (`make bench`).
 
-Every solver on the paper's four models, MEC and D2D, 5g_avg; `ilp` per backend on 17
-blocks (resnet32) and a 500-block chain. Each round is one `solve` with a fresh
+Every solver on the paper's four models, MEC and D2D, 5g_avg; `genetic` on the 4 models x
+3 presets x 2 scenarios, with and without the single-tier seeds; `ilp` per backend on 17
+blocks (resnet32) and on 500-block chains: the paper's networks with random blocks
+(`paper-net`, the optimum is nearly one tier) and a random instance (`random13`, 120 tier
+changes in D2D), unconstrained and with a latency limit halfway between the minimum
+latency and the latency of the cost optimum. Each round is one `solve` with a fresh
 generator of the same seed, after one untimed warm-up. The gap (cost / dp optimum - 1)
 goes to extra_info. Targets (not asserted): ilp <= 10 ms on 17 blocks and <= 2 s on
 500 blocks; genetic median gap <= 0.1 % and decision <= 50 ms.
@@ -11,10 +15,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from solver_helpers import KINDS, chain_problem, paper_problem
+from solver_helpers import KINDS, PRESETS, chain_problem, paper_problem, random_problem
 
 from problems.paper import PAPER_MODELS
 from solvers import Unsupported, make_solver
+from solvers._chain_mip import component_tables
 from solvers.dp import optimum
 
 pytestmark = pytest.mark.bench
@@ -56,8 +61,32 @@ def test_ilp_17_blocks(benchmark, backend, kind):
     measure(benchmark, "ilp", {"backend": backend}, paper_problem("resnet32", kind), 30)
 
 
+@pytest.mark.parametrize("seed_uniform", [True, False])
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("preset", PRESETS)
+@pytest.mark.parametrize("model", PAPER_MODELS)
+def test_genetic_all_presets(benchmark, model, preset, kind, seed_uniform):
+    benchmark.group = f"genetic 4 models x 3 presets x 2 scenarios, seed_uniform={seed_uniform}"
+    measure(benchmark, "genetic", {"seed_uniform": seed_uniform}, paper_problem(model, kind, preset), 10)
+
+
+CHAINS = {"paper-net": lambda kind: chain_problem(500, 0, kind), "random13": lambda kind: random_problem(13, 500, kind)}
+
+
+def halfway_latency(problem) -> float:
+    fastest = optimum(component_tables(problem.chain, (1, 0, 0)))[1]
+    at_optimum = problem.score(optimum(problem.cost_tables)[0])["latency_ms"]
+    return fastest + 0.5 * (at_optimum - fastest)
+
+
+# the paper-net chain gets no latency limit: its minimum latency and cost optimum nearly coincide
+@pytest.mark.parametrize(("chain", "limited"), [("paper-net", False), ("random13", False), ("random13", True)])
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("backend", ["cbc", "scip", "cp-sat"])
-def test_ilp_500_blocks(benchmark, backend, kind):
-    benchmark.group = "ilp 500-block chain"
-    measure(benchmark, "ilp", {"backend": backend}, chain_problem(500, 0, kind), 5)
+def test_ilp_500_blocks(benchmark, backend, kind, chain, limited):
+    benchmark.group = f"ilp 500-block chain{' with a latency limit' if limited else ''}"
+    problem = CHAINS[chain](kind)
+    params = {"backend": backend}
+    if limited:
+        params["max_latency_ms"] = halfway_latency(problem)
+    measure(benchmark, "ilp", params, problem, 3 if limited else 5)
