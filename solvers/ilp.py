@@ -50,13 +50,15 @@ def limits_of(problem: Problem, max_latency_ms: float | None, max_energy_j: floa
     return out
 
 
-def checked(problem: Problem, result, limits: list[Limit], backend: str) -> dict:
+def checked(problem: Problem, result, limits: list[Limit], backend: str, time_limit_s: float | None) -> dict:
     """The exact score of the MIP's assignment; Unsupported if there is none or it breaks a limit."""
     if result.assignment is None:
         if result.status == "infeasible":
             wanted = ", ".join(f"{lim.name} <= {lim.value:g}" for lim in limits)
             raise Unsupported(f"infeasible: no assignment meets {wanted}")
-        raise Unsupported(f"{backend} ended with status {result.status} and no assignment (time limit?)")
+        if time_limit_s is not None:
+            raise Unsupported(f"{backend} found no assignment within time_limit_s = {time_limit_s:g}")
+        raise Unsupported(f"{backend} ended with status {result.status} and no assignment")
     score = problem.score(result.assignment)
     bad = limit_violations(score, limits)
     if bad:
@@ -73,7 +75,7 @@ class Ilp(Solver):
         cfg = self.config
         limits = limits_of(problem, cfg.max_latency_ms, cfg.max_energy_j)
         result = solve_chain(problem.cost_tables, range(problem.n_tiers), limits, cfg.backend, cfg.time_limit_s)
-        score = checked(problem, result, limits, cfg.backend)
+        score = checked(problem, result, limits, cfg.backend, cfg.time_limit_s)
         info = dict(result.info)
         info["value"] = score["cost"]
         if info.get("bound") is not None:

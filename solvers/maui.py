@@ -48,7 +48,7 @@ class Maui(Solver):
         limits = [Limit("latency_ms", component_tables(problem.chain, (1, 0, 0)), budget)]
         energy = component_tables(problem.chain, (0, 1, 0))
         result = solve_chain(energy, [0, remote], limits, cfg.backend, cfg.time_limit_s)
-        score = checked(problem, result, limits, cfg.backend)
+        score = checked(problem, result, limits, cfg.backend, cfg.time_limit_s)
         info = dict(result.info)
         info.update(budget_ms=budget, remote=problem.tier_names[remote], energy_j=score["energy_j"],
                     latency_ms=score["latency_ms"], value=score["cost"])

@@ -10,6 +10,7 @@ from solver_helpers import all_assignments, paper_problems, random_problem
 
 from problems.errors import FieldError
 from solvers import Unsupported, make_solver
+from solvers._chain_mip import component_tables
 from solvers.dp import optimum
 
 BACKENDS = ("cbc", "scip", "cp-sat")
@@ -118,6 +119,23 @@ def test_infeasible_limit_is_unsupported():
     problem = random_problem(5, 6, "mec")
     with pytest.raises(Unsupported, match="infeasible"):
         ilp(problem, max_latency_ms=1e-6)
+
+
+@pytest.mark.parametrize("time_limit_s", [0.001, 0.2])
+def test_time_limit_returns_a_valid_incumbent_or_says_why(time_limit_s):
+    # 500 blocks with 120 tier changes at the optimum and a binding latency limit: not solved at the root
+    problem = random_problem(13, 500, "d2d")
+    fastest = optimum(component_tables(problem.chain, (1, 0, 0)))[1]
+    limit = fastest + 0.5 * (problem.score(optimum(problem.cost_tables)[0])["latency_ms"] - fastest)
+    try:
+        sol = ilp(problem, backend="scip", max_latency_ms=limit, time_limit_s=time_limit_s)
+    except Unsupported as exc:
+        assert f"within time_limit_s = {time_limit_s:g}" in str(exc)
+        return
+    assert sol.info["status"] in ("optimal", "feasible")
+    assert problem.score(sol.assignment)["latency_ms"] <= limit * (1 + 1e-6)
+    assert sol.info["bound"] <= sol.info["value"] * (1 + 1e-9)
+    assert sol.info["gap"] >= 0 and (sol.info["status"] == "feasible" or sol.info["gap"] <= 1e-6)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
