@@ -162,6 +162,7 @@ class Genetic(Solver):
         info = {
             "value": float(cost[j]),
             "generations": generation,
+            "iterations": generation,
             "evaluations": evaluations,
             "stopped": "stagnation" if stale >= cfg.patience and generation < cfg.generations else "generations",
             "status": "heuristic",

@@ -59,6 +59,7 @@ class OptunaTpe(Solver):
             study.tell(trial, float(problem.evaluate(row).cost[0]))
         best = study.best_trial
         assignment = np.array([best.params[f"b{i}"] for i in range(n)], dtype=np.int64)
-        info = {"value": float(best.value), "trials": len(study.trials), "evaluations": len(study.trials),
+        info = {"value": float(best.value), "trials": len(study.trials), "iterations": len(study.trials),
+                "evaluations": len(study.trials),
                 "best_trial": best.number, "status": "heuristic"}
         return Solution(assignment, info)

@@ -38,7 +38,7 @@ class RandomSearch(Solver):
     def solve(self, problem: Problem, rng: np.random.Generator) -> Solution:
         n, k = problem.n_blocks, problem.n_tiers
         best_x, best = None, np.inf
-        done = 0
+        done = batches = 0
         while done < self.config.evaluations:
             m = min(self.config.batch, self.config.evaluations - done)
             X = rng.integers(0, k, (m, n), dtype=np.int8)
@@ -47,5 +47,6 @@ class RandomSearch(Solver):
             if cost[j] < best:
                 best, best_x = float(cost[j]), X[j]
             done += m
-        info = {"value": best, "evaluations": done, "status": "heuristic"}
+            batches += 1
+        info = {"value": best, "evaluations": done, "iterations": batches, "status": "heuristic"}
         return Solution(best_x.astype(np.int64), info)

@@ -90,3 +90,57 @@ def test_ilp_500_blocks(benchmark, backend, kind, chain, limited):
     if limited:
         params["max_latency_ms"] = halfway_latency(problem)
     measure(benchmark, "ilp", params, problem, 3 if limited else 5)
+
+
+def summarize(path: str) -> str:
+    """Markdown tables of decision-time medians and gaps from a `--benchmark-json` file."""
+    import json
+    import statistics
+
+    with open(path) as f:
+        runs = {b["name"]: b for b in json.load(f)["benchmarks"]}
+
+    def ms(b) -> str:
+        t = b["stats"]["median"] * 1e3
+        return f"{t * 1e3:.2g} us" if t < 0.1 else f"{t:.3g} ms"
+
+    def pct(g: float) -> str:
+        return f"{g * 100:.2f} %" if abs(g) >= 5e-5 else "0"
+
+    out = []
+    for kind in KINDS:
+        out += [f"\n{kind.upper()}, 5g_avg: median decision time / gap to the optimum\n",
+                "| solver | " + " | ".join(PAPER_MODELS) + " | median gap |", "|---" * (len(PAPER_MODELS) + 2) + "|"]
+        for s in SOLVERS:
+            row = [runs[f"test_paper_models[{s}-{m}-{kind}]"] for m in PAPER_MODELS]
+            gaps = [b["extra_info"]["gap"] for b in row]
+            cells = [f"{ms(b)} / {pct(b['extra_info']['gap'])}" for b in row]
+            out.append(f"| {s} | " + " | ".join(cells) + f" | {pct(statistics.median(gaps))} |")
+    out += ["\ngenetic, 4 models x 3 presets x 2 scenarios\n",
+            "| seed_uniform | median gap | max gap | optimal | median decision | slowest median | evaluations |",
+            "|---|---|---|---|---|---|---|"]
+    for su in (True, False):
+        row = [b for n, b in runs.items() if n.startswith("test_genetic_all_presets") and n.endswith(f"-{su}]")]
+        gaps = [b["extra_info"]["gap"] for b in row]
+        times = [b["stats"]["median"] * 1e3 for b in row]
+        evals = statistics.median(b["extra_info"]["evaluations"] for b in row)
+        out.append(f"| {str(su).lower()} | {pct(statistics.median(gaps))} | {pct(max(gaps))} | "
+                   f"{sum(g < 1e-9 for g in gaps)}/{len(row)} | {statistics.median(times):.3g} ms | "
+                   f"{max(times):.3g} ms | {evals:g} |")
+    out += ["\nilp per backend (gap: cost above the unconstrained optimum)\n",
+            "| instance | scenario | cbc | scip | cp-sat | gap |", "|---|---|---|---|---|---|"]
+    cases = [("test_ilp_17_blocks[{b}-{k}]", "resnet32, 17 blocks")]
+    cases += [(f"test_ilp_500_blocks[{{b}}-{{k}}-{c}-{lim}]", f"500 blocks, {c}" + (", latency limit" if lim else ""))
+              for c, lim in (("paper-net", False), ("random13", False), ("random13", True))]
+    for pattern, label in cases:
+        for k in KINDS:
+            row = [runs[pattern.format(b=b, k=k)] for b in ("cbc", "scip", "cp-sat")]
+            times = " | ".join(ms(b) for b in row)
+            out.append(f"| {label} | {k} | {times} | {pct(row[0]['extra_info']['gap'])} |")
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    import sys
+
+    print(summarize(sys.argv[1]))
