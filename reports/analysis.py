@@ -29,6 +29,15 @@ AXES = {"solver", "model", "scenario", "network", "seed", "instance", "experimen
 AXIS_PREFIXES = ("timing.", "isolation.", "hydra.", "hydra/")
 PROBLEM_PREFIXES = ("scenario.", "model.", "network.")
 SCALE_AXES = {"bandwidth": "scale_bandwidth", "delay": "scale_delay"}
+FIXED = ("device_only", "edge_only", "cloud_only", "collaborator_only")  # constant-time baselines
+NETWORK_ORDER = ("5g_avg", "5g_worst", "5g_best")  # the paper's Table 2 order
+MODEL_ORDER = ("alexnet", "vgg16", "resnet32", "mobilenet_v1")  # the paper's Figs. 10-13 order
+
+
+def ordered(values, first: tuple[str, ...]) -> list[str]:
+    """Distinct values, the paper's ones first in the paper's order, the rest sorted."""
+    seen = list(dict.fromkeys(str(v) for v in values))
+    return [v for v in first if v in seen] + sorted(v for v in seen if v not in first)
 
 
 def _overrides(value) -> list[tuple[str, str]]:
@@ -119,7 +128,7 @@ def by_model(df: pd.DataFrame, scenario: str, metric: str) -> pd.DataFrame:
 
 
 def tier_distribution(df: pd.DataFrame, scenario: str) -> tuple[list[str], pd.DataFrame]:
-    """Table 3: mean % of blocks per tier, one cell per (model, method); and the tier names."""
+    """Table 3: mean % of blocks per tier, one cell per (method, model); and the tier names."""
     rows = problems_at_paper_scale(df)
     rows = rows[(rows["scenario"] == scenario) & rows["shares"].notna()]
     if rows.empty:
@@ -127,11 +136,11 @@ def tier_distribution(df: pd.DataFrame, scenario: str) -> tuple[list[str], pd.Da
     names = rows["tier_names"].mode().iloc[0].split(" / ")
     rows = rows[rows["shares"].map(len) == len(names)]
     cells = {}
-    for (model, method), group in rows.groupby(["model_label", "method"], sort=True):
+    for (method, model), group in rows.groupby(["method", "model_label"], sort=True):
         mean = np.mean(np.stack(group["shares"].map(np.asarray).to_list()), axis=0)
-        cells[(model, method)] = " / ".join(f"{v:.2f}" for v in mean)
+        cells[(method, model)] = " / ".join(f"{v:.2f}" for v in mean)
     table = pd.Series(cells).unstack()
-    return names, table
+    return names, table[ordered(table.columns, MODEL_ORDER)]
 
 
 def _improvements(df: pd.DataFrame, scenario: str, metric: str) -> tuple[pd.DataFrame, str]:
@@ -184,8 +193,9 @@ def improvement_matrix(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def depth(df: pd.DataFrame) -> pd.DataFrame:
-    """Median decision time and gap per (method, number of blocks); empty unless depth varies."""
-    rows = df[df["ok"]]
+    """Median decision time and gap per (method, number of blocks); empty unless depth varies.
+    The fixed policies are left out: they decide in constant time and say nothing about scaling."""
+    rows = df[df["ok"] & ~df["solver"].isin(FIXED)]
     if rows["n_blocks"].nunique() < 2:
         return pd.DataFrame()
     return (rows.groupby(["method", "n_blocks"], sort=True)

@@ -74,12 +74,13 @@ def _tier_tables(df: pd.DataFrame) -> tuple[list[dict[str, Any]], list[str]]:
             missing.append(f"{label}: not in this run.")
             continue
         published = TABLE3_OURS[scenario]
-        rows = []
-        for model in table.index:
-            paper = published.get(model)
-            rows.append({"model": model, "cells": [table.loc[model].get(m) for m in table.columns],
-                         "paper": " / ".join(f"{v:.2f}" for v in paper) if paper else None})
-        tables.append({"scenario": label, "tiers": " / ".join(names), "methods": list(table.columns), "rows": rows})
+        models = list(table.columns)
+        rows = [{"method": method, "cells": [table.loc[method].get(m) for m in models], "paper": False}
+                for method in table.index]
+        paper = [" / ".join(f"{v:.2f}" for v in published[m]) if m in published else None for m in models]
+        if any(paper):
+            rows.append({"method": "IoRLO, as published", "cells": paper, "paper": True})
+        tables.append({"scenario": label, "tiers": " / ".join(names), "models": models, "rows": rows})
     return tables, missing
 
 

@@ -14,6 +14,8 @@ import plotly.express as px
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from reports.analysis import MODEL_ORDER, NETWORK_ORDER, ordered
+
 TEMPLATE = "plotly_white"
 HEIGHT = 430
 CONFIG = {"displaylogo": False, "responsive": True}
@@ -45,10 +47,11 @@ def fragment(fig: go.Figure) -> str:
 def bars_by_model(data: pd.DataFrame, metric: str, colors: dict[str, str]) -> str:
     """Grouped bars: x = model, one bar per method, one panel per network; log y."""
     data = esc(data)
-    networks = list(dict.fromkeys(data["network"]))
+    networks = ordered(data["network"], NETWORK_ORDER)
+    orders = {"network": networks, "method": sorted(set(data["method"])),
+              "model_label": ordered(data["model_label"], MODEL_ORDER)}
     fig = px.bar(data, x="model_label", y=metric, color="method", barmode="group", log_y=True,
-                 facet_col="network" if len(networks) > 1 else None, facet_col_spacing=0.04,
-                 category_orders={"network": networks, "method": sorted(set(data["method"]))},
+                 facet_col="network" if len(networks) > 1 else None, facet_col_spacing=0.04, category_orders=orders,
                  color_discrete_map=colors, labels=LABELS)
     fig.for_each_annotation(lambda a: a.update(text=a.text.split("=", 1)[-1]))
     return fragment(fig)
