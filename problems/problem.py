@@ -21,7 +21,7 @@ from problems.profile import Profile
 from problems.scenario import Scenario
 
 #: populations at least this large use the group tables
-GROUPED_MIN_POP = 2048
+GROUPED_MIN_POP = 16
 #: upper bound on the rows of one group table (k^(g+1))
 GROUP_PATTERNS = 729
 #: rows scored at once by the group tables
