@@ -46,9 +46,10 @@ class ChainTables:
     def k(self) -> int:
         return self.unary.shape[2]
 
-    def cost_view(self) -> CostTables:
-        """The same chain with the three components folded into the scalar cost."""
-        w = self.weights
+    def cost_view(self, weights=None) -> CostTables:
+        """The same chain with (T, E, D) folded into one scalar: by the scenario's cost
+        weights, or by `weights` (e.g. (1, 0, 0) for the latency alone)."""
+        w = self.weights if weights is None else np.asarray(weights, dtype=float)
         return CostTables(
             unary=np.tensordot(w, self.unary, axes=1),
             trans=np.tensordot(w, self.trans, axes=1),
