@@ -28,6 +28,7 @@ from problems.instance import dumps_instance, load_instance
 from problems.schema import from_mapping
 
 RUNNER_KEYS = ("name", "timeout_s")
+MAX_RUNS_SHOWN = 16  # runs of equal tiers printed in the summary of a result
 __all__ = ["VERSIONED", "describe", "resolve_problem", "run_job", "solver_params", "versions"]
 
 
@@ -60,7 +61,10 @@ def describe(problem: Problem, row: Mapping) -> str:
             runs[-1][1] += 1
         else:
             runs.append([tier, 1])
-    lines.append("  assignment: " + " ".join(f"{names[t]}:{c}" for t, c in runs))
+    shown = " ".join(f"{names[t]}:{c}" for t, c in runs[:MAX_RUNS_SHOWN])
+    if len(runs) > MAX_RUNS_SHOWN:
+        shown += f" ... ({len(runs)} runs in all)"
+    lines.append("  assignment: " + shown)
     lines.append(
         f"  T={row['latency_ms']:.3f} ms  E={row['energy_j']:.4f} J  D={row['deploy']:.3f}  "
         f"cost={row['cost']:.3f}  optimum={row['optimal_cost']:.3f}  gap={100 * row['gap']:.3f}%"

@@ -25,6 +25,7 @@ from reports.render import render
 
 REPORT_NAME = "report.html"
 SCENARIOS = {"mec": ("MEC", "10", "12"), "d2d": ("D2D", "11", "13")}
+LABELS = {"latency_ms": "latency (ms)", "energy_j": "device energy (J)"}
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -61,7 +62,7 @@ def _metric_section(df: pd.DataFrame, metric: str, fig_index: int, what: str,
         if data.empty:
             missing.append(f"{name}: not in this run (no finished {name} job on an unscaled network).")
         else:
-            figs.append((title, figures.bars_by_model(data, metric, colors)))
+            figs.append((title, figures.bars_by_model(data, metric, colors, LABELS[metric])))
     return figs, missing
 
 
@@ -104,7 +105,7 @@ def _versions() -> dict[str, str]:
 def context(collected: Collected) -> dict[str, Any]:
     """Everything the template shows."""
     df = analysis.prepare(collected.frame)
-    colors = figures.palette(list(df["method"].unique()))
+    colors = figures.palette(df["method"])
     latency_figs, latency_missing = _metric_section(df, "latency_ms", 0, "latency", colors)
     energy_figs, energy_missing = _metric_section(df, "energy_j", 1, "device energy", colors)
     tier_tables, tier_missing = _tier_tables(df)

@@ -1,91 +1,119 @@
 """plotly figures for the report, each returned as an HTML fragment without plotly.js.
 
-Every string that reaches a figure (model, method, network names from configs and
-instance files) is HTML-escaped first: plotly renders a subset of HTML in labels and
-decodes entities, so an escaped `<script>` is drawn as the text `<script>`.
+Figures are built as plain plotly.js JSON (dicts) and serialized without plotly's
+Python-side validation: building the same figures through plotly.express took most of
+the report's time. Every string that reaches a figure (model, method, network names from
+configs and instance files) is HTML-escaped first: plotly renders a subset of HTML in
+labels and decodes entities, so an escaped `<script>` is drawn as the text `<script>`.
 """
 
 from __future__ import annotations
 
+import functools
 import html
+from collections.abc import Iterable
+from typing import Any
 
 import pandas as pd
-import plotly.express as px
-import plotly.graph_objects as go
-from plotly.subplots import make_subplots
+import plotly.colors
+import plotly.io as pio
 
 from reports.analysis import MODEL_ORDER, NETWORK_ORDER, ordered
 
 TEMPLATE = "plotly_white"
 HEIGHT = 430
 CONFIG = {"displaylogo": False, "responsive": True}
-LABELS = {"latency_ms": "latency (ms)", "energy_j": "device energy (J)", "model_label": "model",
-          "method": "method", "network": "network", "n_blocks": "blocks", "decision_ms": "decision time (ms)",
-          "gap_pct": "gap to the optimum (%)", "scale": "scale"}
+PANEL_GAP = 0.05
 
 
-def palette(methods: list[str]) -> dict[str, str]:
-    """One fixed color per method (keyed by its escaped label) so that every figure agrees."""
-    colors = px.colors.qualitative.Plotly + px.colors.qualitative.Dark24 + px.colors.qualitative.Light24
-    return {html.escape(str(m), quote=False): colors[i % len(colors)] for i, m in enumerate(sorted(methods))}
+def esc(value: Any) -> str:
+    return html.escape(str(value), quote=False)
 
 
-def esc(frame: pd.DataFrame, columns: tuple[str, ...] = ("method", "model_label", "network")) -> pd.DataFrame:
-    out = frame.copy()
-    for column in columns:
-        if column in out.columns:
-            out[column] = out[column].map(lambda v: html.escape(str(v), quote=False))
-    return out
+@functools.cache
+def _template() -> dict:
+    return pio.templates[TEMPLATE].to_plotly_json()
 
 
-def fragment(fig: go.Figure) -> str:
-    fig.update_layout(template=TEMPLATE, height=HEIGHT, margin={"l": 60, "r": 20, "t": 50, "b": 60},
-                      legend={"font": {"size": 11}})
-    return fig.to_html(full_html=False, include_plotlyjs=False, config=CONFIG)
+def palette(methods: Iterable[str]) -> dict[str, str]:
+    """One fixed color per method so that every figure agrees."""
+    q = plotly.colors.qualitative
+    colors = q.Plotly + q.Dark24 + q.Light24
+    return {m: colors[i % len(colors)] for i, m in enumerate(sorted(set(methods)))}
 
 
-def bars_by_model(data: pd.DataFrame, metric: str, colors: dict[str, str]) -> str:
+def _panels(n: int, titles: list[str], x: dict, y: dict) -> dict:
+    """Layout of `n` side-by-side panels with their own axes (`x`, `y`: settings for every panel)."""
+    width = (1 - PANEL_GAP * (n - 1)) / n
+    layout: dict[str, Any] = {"annotations": []}
+    for i in range(n):
+        suffix = "" if i == 0 else str(i + 1)
+        left = i * (width + PANEL_GAP)
+        layout[f"xaxis{suffix}"] = {**x, "domain": [left, left + width], "anchor": f"y{suffix}"}
+        layout[f"yaxis{suffix}"] = {**y, "anchor": f"x{suffix}"}
+        if titles[i]:
+            layout["annotations"].append({"text": esc(titles[i]), "x": left + width / 2, "y": 1.0, "xref": "paper",
+                                          "yref": "paper", "xanchor": "center", "yanchor": "bottom",
+                                          "showarrow": False, "font": {"size": 13}})
+    return layout
+
+
+def fragment(data: list[dict], layout: dict) -> str:
+    layout = {"template": _template(), "height": HEIGHT, "margin": {"l": 60, "r": 20, "t": 40, "b": 60},
+              "legend": {"font": {"size": 11}, "title": {"text": "method"}}, **layout}
+    return pio.to_html({"data": data, "layout": layout}, full_html=False, include_plotlyjs=False, config=CONFIG,
+                       validate=False)
+
+
+def _axis(i: int, name: str) -> str:
+    return name if i == 0 else f"{name}{i + 1}"
+
+
+def bars_by_model(data: pd.DataFrame, metric: str, colors: dict[str, str], label: str) -> str:
     """Grouped bars: x = model, one bar per method, one panel per network; log y."""
-    data = esc(data)
     networks = ordered(data["network"], NETWORK_ORDER)
-    orders = {"network": networks, "method": sorted(set(data["method"])),
-              "model_label": ordered(data["model_label"], MODEL_ORDER)}
-    fig = px.bar(data, x="model_label", y=metric, color="method", barmode="group", log_y=True,
-                 facet_col="network" if len(networks) > 1 else None, facet_col_spacing=0.04, category_orders=orders,
-                 color_discrete_map=colors, labels=LABELS)
-    fig.for_each_annotation(lambda a: a.update(text=a.text.split("=", 1)[-1]))
-    return fragment(fig)
+    models = ordered(data["model_label"], MODEL_ORDER)
+    traces = []
+    for i, network in enumerate(networks):
+        panel = data[data["network"] == network]
+        for method in sorted(set(data["method"])):
+            values = panel[panel["method"] == method].set_index("model_label")[metric]
+            traces.append({"type": "bar", "name": esc(method), "legendgroup": esc(method), "showlegend": i == 0,
+                           "x": [esc(m) for m in models], "y": [values.get(m) for m in models],
+                           "marker": {"color": colors.get(method)}, "xaxis": _axis(i, "x"), "yaxis": _axis(i, "y"),
+                           "hovertemplate": f"{esc(method)}<br>%{{x}}: %{{y:.4g}}<extra>{esc(network)}</extra>"})
+    layout = _panels(len(networks), networks if len(networks) > 1 else [""],
+                     {"type": "category", "title": {"text": "model"}},
+                     {"type": "log", "title": {"text": label}, "matches": "y"})
+    layout["yaxis"].pop("matches")
+    return fragment(traces, {**layout, "barmode": "group"})
 
 
 def depth_plots(data: pd.DataFrame, colors: dict[str, str]) -> str:
     """Decision time against depth (log-log) and gap against depth, side by side."""
-    data = esc(data)
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("decision time (log-log)", "gap to the optimum"),
-                        horizontal_spacing=0.1)
+    traces = []
     for method, group in data.groupby("method", sort=True):
-        color = colors.get(method)
-        common = {"name": method, "legendgroup": method, "mode": "lines+markers", "line": {"color": color}}
-        fig.add_trace(go.Scatter(x=group["n_blocks"], y=group["decision_ms"], **common), row=1, col=1)
-        fig.add_trace(go.Scatter(x=group["n_blocks"], y=group["gap_pct"], showlegend=False, **common), row=1, col=2)
-    fig.update_xaxes(type="log", title_text="blocks")
-    fig.update_yaxes(type="log", title_text="median decision time (ms)", row=1, col=1)
-    fig.update_yaxes(title_text="median gap (%)", row=1, col=2)
-    return fragment(fig)
+        common = {"type": "scatter", "mode": "lines+markers", "name": esc(method), "legendgroup": esc(method),
+                  "line": {"color": colors.get(method)}, "x": group["n_blocks"].tolist()}
+        traces.append({**common, "y": group["decision_ms"].tolist(), "xaxis": "x", "yaxis": "y"})
+        traces.append({**common, "y": group["gap_pct"].tolist(), "xaxis": "x2", "yaxis": "y2", "showlegend": False})
+    layout = _panels(2, ["decision time (log-log)", "gap to the optimum"],
+                     {"type": "log", "title": {"text": "blocks"}}, {"title": {"text": "median gap (%)"}})
+    layout["yaxis"].update(type="log", title={"text": "median decision time (ms)"})
+    return fragment(traces, layout)
 
 
 def scale_plot(data: pd.DataFrame, axis: str, colors: dict[str, str]) -> str:
-    data = esc(data)
-    fig = px.line(data, x="scale", y="gap_pct", color="method", markers=True, log_x=True, labels=LABELS,
-                  color_discrete_map=colors)
-    fig.update_xaxes(title_text=f"network.scale.{axis}")
-    fig.update_yaxes(title_text="median gap (%)")
-    return fragment(fig)
+    traces = [{"type": "scatter", "mode": "lines+markers", "name": esc(method), "x": group["scale"].tolist(),
+               "y": group["gap_pct"].tolist(), "line": {"color": colors.get(method)}}
+              for method, group in data.groupby("method", sort=True)]
+    return fragment(traces, {"xaxis": {"type": "log", "title": {"text": f"network.scale.{axis}"}},
+                             "yaxis": {"title": {"text": "median gap (%)"}}})
 
 
 def curves_plot(curves: list[tuple[str, pd.DataFrame]]) -> str:
-    fig = go.Figure()
-    for label, curve in curves:
-        fig.add_trace(go.Scatter(x=curve["episode"], y=curve["mean_reward"], mode="lines",
-                                 name=html.escape(label, quote=False)))
-    fig.update_layout(xaxis_title="episode", yaxis_title="mean reward per step")
-    return fragment(fig)
+    traces = [{"type": "scatter", "mode": "lines", "name": esc(label), "x": curve["episode"].tolist(),
+               "y": curve["mean_reward"].tolist()} for label, curve in curves]
+    return fragment(traces, {"xaxis": {"title": {"text": "episode"}},
+                             "yaxis": {"title": {"text": "mean reward per step"}},
+                             "legend": {"font": {"size": 10}, "title": {"text": "job"}}})
