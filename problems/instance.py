@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from problems.atomic import atomic_write_text
 from problems.errors import FieldError
@@ -33,6 +36,10 @@ from problems.scenario import (
 )
 
 FORMAT = "partition-instance/1"
+#: the largest class count a float holds exactly (the exit result size is num_classes * 4 bytes)
+MAX_CLASSES = 2**53
+#: an upper bound on any assignment's latency, energy, deploy share and cost
+MAX_TOTAL = 1e300
 
 
 # -- reading helpers: every accessor knows the dotted path of what it reads ------------
@@ -42,7 +49,7 @@ class _Obj:
             raise FieldError(path or "<document>", "must be a JSON object", _short(data))
         for key in data:
             if key not in allowed:
-                where = f"{path}.{key}" if path else str(key)
+                where = f"{path}.{_key_text(key)}" if path else _key_text(key)
                 raise FieldError(where, f"unknown key; expected one of {sorted(allowed)}", _short(data[key]))
         self.data, self.path = data, path
 
@@ -89,14 +96,35 @@ class _Obj:
 
 
 def _short(value: Any) -> Any:
-    text = repr(value)
+    """The value itself if its repr is short, else a truncated repr (safe for any JSON value)."""
+    try:
+        text = repr(value)
+    except RecursionError:
+        return f"<{type(value).__name__} nested too deeply>"
+    except ValueError:  # an int beyond Python's digit limit for str()
+        return f"<{type(value).__name__} too large to print>"
     return value if len(text) <= 60 else text[:57] + "..."
+
+
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_]{1,40}")
+
+
+def _key_text(key: Any) -> str:
+    """A key as it appears in a field path: plain keys as they are, others quoted and short,
+    so that a key with a newline or a megabyte of text still gives a one-line error."""
+    if isinstance(key, str) and _PLAIN_KEY.fullmatch(key):
+        return key
+    text = repr(key)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _number(value: Any, where: str, *, positive: bool = False, at_most: float | None = None) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise FieldError(where, "must be a number", _short(value))
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:  # an integer beyond the float range
+        raise FieldError(where, "must be finite (too large for a float)", _short(value)) from None
     if not math.isfinite(value):
         raise FieldError(where, "must be finite", value)
     if value < 0:
@@ -113,7 +141,7 @@ def _layer(data: Any, where: str) -> Layer:
     o = _Obj(data, where, {"type", "in_kb", "out_kb"})
     kind = o.string("type")
     if kind not in LAYER_TYPES:
-        raise FieldError(o.where("type"), f"unknown layer type; expected one of {list(LAYER_TYPES)}", kind)
+        raise FieldError(o.where("type"), f"unknown layer type; expected one of {list(LAYER_TYPES)}", _short(kind))
     return Layer(kind, o.number("in_kb"), o.number("out_kb"))
 
 
@@ -157,10 +185,12 @@ def _early_exit(o: _Obj) -> EarlyExit:
         return EarlyExit()
     enabled = e.raw("enabled", required=False)
     if enabled is not None and not isinstance(enabled, bool):
-        raise FieldError(e.where("enabled"), "must be true or false", enabled)
+        raise FieldError(e.where("enabled"), "must be true or false", _short(enabled))
     classes = e.raw("num_classes", required=False)
     if classes is not None and (isinstance(classes, bool) or not isinstance(classes, int) or classes < 1):
         raise FieldError(e.where("num_classes"), "must be a positive integer", _short(classes))
+    if classes is not None and classes > MAX_CLASSES:
+        raise FieldError(e.where("num_classes"), f"must be at most 2^53 ({MAX_CLASSES})", _short(classes))
     return EarlyExit(bool(enabled), 10 if classes is None else classes)
 
 
@@ -246,7 +276,7 @@ def problem_from_dict(doc: Any) -> Problem:
     top = _Obj(doc, "", {"format", "name", "blocks", "scenario"})
     fmt = top.string("format")
     if fmt != FORMAT:
-        raise FieldError("format", f"expected {FORMAT!r}", fmt)
+        raise FieldError("format", f"expected {FORMAT!r}", _short(fmt))
     blocks_raw = top.array("blocks")
     if not blocks_raw:
         raise FieldError("blocks", "must not be empty", [])
@@ -255,30 +285,75 @@ def problem_from_dict(doc: Any) -> Problem:
     if not isinstance(sc_raw, Mapping):
         raise FieldError("scenario", "must be a JSON object", _short(sc_raw))
     kind = sc_raw.get("kind")
-    if kind not in _SCENARIO_KEYS:
+    if not isinstance(kind, str) or kind not in _SCENARIO_KEYS:
         raise FieldError("scenario.kind", "must be 'mec' or 'd2d'", _short(kind))
     o = _Obj(sc_raw, "scenario", _SCENARIO_KEYS[kind])
     scenario = _mec(o) if kind == "mec" else _d2d(o)
     name = top.string("name", "instance")
-    return Problem(Profile(name=name, blocks=blocks), scenario, name=name)
+    with np.errstate(over="ignore", invalid="ignore"):
+        problem = Problem(Profile(name=name, blocks=blocks), scenario, name=name)
+        _check_finite(problem)
+    return problem
+
+
+def _check_finite(problem: Problem) -> None:
+    """Finite inputs can still overflow the cost (1e300 KB over a 1e-300 Mbit/s link); such
+    a problem would score NaN or inf, so it is refused, naming where along the chain.
+
+    Every table entry is >= 0 and the reach is <= 1, so when the sum of each table's
+    largest entries is below `MAX_TOTAL`, every assignment's (T, E, D) and cost are
+    finite, with room left for rounding."""
+    ct = problem.chain
+    n = ct.n
+    ct_cost = problem.cost_tables
+    for label, unary, trans, exit_, final in (
+        ("latency, energy or deploy share", ct.unary, ct.trans, ct.exit, ct.final),
+        ("weighted cost", ct_cost.unary[None], ct_cost.trans[None], ct_cost.exit[None], ct_cost.final[None]),
+    ):
+        for table, field in ((unary, "blocks[{i}]"), (trans, "blocks[{i}].in_kb"), (exit_, "blocks[{i}].out_kb")):
+            bad = ~np.isfinite(table).reshape(table.shape[0], n, -1).all(axis=(0, 2))
+            if bad.any():
+                i = int(np.argmax(bad))
+                raise FieldError(field.format(i=i), f"values too large: the {label} overflows", None,
+                                 show_value=False)
+        if not np.isfinite(final).all():
+            raise FieldError(f"blocks[{n - 1}].out_kb", f"values too large: the {label} overflows", None,
+                             show_value=False)
+        running = np.cumsum(unary.max(axis=2) + trans.max(axis=(2, 3)) + exit_.max(axis=2), axis=1)  # [c, n]
+        if not (running[:, -1] + final.max(axis=1) < MAX_TOTAL).all():
+            over = (running >= MAX_TOTAL).any(axis=0)
+            field = f"blocks[{int(np.argmax(over))}]" if over.any() else f"blocks[{n - 1}].out_kb"
+            raise FieldError(field, f"values too large: the {label} up to here can exceed {MAX_TOTAL:g}", None,
+                             show_value=False)
+
+
+def _path_text(path: Path) -> str:
+    """The path for an error message: at most 120 characters, keeping the file name."""
+    text = str(path)
+    return text if len(text) <= 120 else "..." + text[-117:]
 
 
 def load_instance(path: str | Path) -> Problem:
     """Read and validate an instance file; every failure is a one-line FieldError."""
     path = Path(path)
+    shown = _path_text(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise FieldError("instance", "file not found", str(path)) from None
+        raise FieldError("instance", "file not found", shown) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise FieldError("instance", f"cannot read file: {exc.__class__.__name__}", str(path)) from None
+        raise FieldError("instance", f"cannot read file: {exc.__class__.__name__}", shown) from None
+    except ValueError:  # a NUL byte in the path
+        raise FieldError("instance", "cannot read file: invalid path", shown) from None
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise FieldError("instance", f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})",
-                         str(path)) from None
+                         shown) from None
     except RecursionError:
-        raise FieldError("instance", "JSON nested too deeply", str(path)) from None
+        raise FieldError("instance", "JSON nested too deeply", shown) from None
+    except ValueError as exc:  # e.g. an integer literal beyond Python's digit limit
+        raise FieldError("instance", f"not valid JSON ({str(exc).split(':')[0]})", shown) from None
     return problem_from_dict(doc)
 
 
