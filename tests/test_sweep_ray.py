@@ -22,6 +22,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+#: Ray's fixed default ports, moved to free ones so that another Ray on the machine does not collide
+PORT_FLAGS = ("ray-client-server-port", "dashboard-port", "dashboard-agent-listen-port", "dashboard-agent-grpc-port",
+              "runtime-env-agent-port", "metrics-export-port")
+
 
 def requirements() -> Path:
     missing = []
@@ -60,8 +64,8 @@ def local_head(exe: Path, env: dict) -> Iterator[str]:
     log = (temp / "head.log").open("w")
     head = subprocess.Popen(
         [str(exe), "start", "--head", "--block", "--node-ip-address=127.0.0.1", f"--port={port}",
-         f"--ray-client-server-port={free_port()}", "--num-cpus=2", "--include-dashboard=false",
-         "--disable-usage-stats", f"--temp-dir={temp}"],
+         *(f"--{flag}={free_port()}" for flag in PORT_FLAGS), "--num-cpus=2", "--include-dashboard=false",
+         "--dashboard-host=127.0.0.1", "--disable-usage-stats", f"--temp-dir={temp}"],
         stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     try:
         deadline = time.monotonic() + 120
@@ -87,7 +91,8 @@ def local_head(exe: Path, env: dict) -> Iterator[str]:
 
 def test_two_job_sweep_through_a_local_ray_head(tmp_path):
     exe = requirements()
-    env = {**os.environ, "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}  # keep Ray on the loopback address
+    # loopback address only; no token authentication whatever ~/.ray/auth_token holds (both sides must agree)
+    env = {**os.environ, "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_AUTH_MODE": "disabled"}
     sweep = tmp_path / "sweep"  # absolute: Ray workers do not run in this directory
     with local_head(exe, env) as address:
         proc = subprocess.run(
