@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -34,6 +33,7 @@ from problems.scenario import (
     MecScenario,
     Tier,
 )
+from problems.schema import key_text, short
 
 FORMAT = "partition-instance/1"
 #: the largest class count a float holds exactly (the exit result size is num_classes * 4 bytes)
@@ -46,11 +46,11 @@ MAX_TOTAL = 1e300
 class _Obj:
     def __init__(self, data: Any, path: str, allowed: set[str]):
         if not isinstance(data, Mapping):
-            raise FieldError(path or "<document>", "must be a JSON object", _short(data))
+            raise FieldError(path or "<document>", "must be a JSON object", short(data))
         for key in data:
             if key not in allowed:
-                where = f"{path}.{_key_text(key)}" if path else _key_text(key)
-                raise FieldError(where, f"unknown key; expected one of {sorted(allowed)}", _short(data[key]))
+                where = f"{path}.{key_text(key)}" if path else key_text(key)
+                raise FieldError(where, f"unknown key; expected one of {sorted(allowed)}", short(data[key]))
         self.data, self.path = data, path
 
     def where(self, key: str) -> str:
@@ -79,7 +79,7 @@ class _Obj:
         if value is None:
             return default  # type: ignore[return-value]
         if not isinstance(value, str):
-            raise FieldError(self.where(key), "must be a string", _short(value))
+            raise FieldError(self.where(key), "must be a string", short(value))
         return value
 
     def obj(self, key: str, allowed: set[str], required: bool = True) -> _Obj | None:
@@ -91,40 +91,17 @@ class _Obj:
         if value is None:
             return None
         if not isinstance(value, list):
-            raise FieldError(self.where(key), "must be a JSON array", _short(value))
+            raise FieldError(self.where(key), "must be a JSON array", short(value))
         return value
-
-
-def _short(value: Any) -> Any:
-    """The value itself if its repr is short, else a truncated repr (safe for any JSON value)."""
-    try:
-        text = repr(value)
-    except RecursionError:
-        return f"<{type(value).__name__} nested too deeply>"
-    except ValueError:  # an int beyond Python's digit limit for str()
-        return f"<{type(value).__name__} too large to print>"
-    return value if len(text) <= 60 else text[:57] + "..."
-
-
-_PLAIN_KEY = re.compile(r"[A-Za-z0-9_]{1,40}")
-
-
-def _key_text(key: Any) -> str:
-    """A key as it appears in a field path: plain keys as they are, others quoted and short,
-    so that a key with a newline or a megabyte of text still gives a one-line error."""
-    if isinstance(key, str) and _PLAIN_KEY.fullmatch(key):
-        return key
-    text = repr(key)
-    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _number(value: Any, where: str, *, positive: bool = False, at_most: float | None = None) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise FieldError(where, "must be a number", _short(value))
+        raise FieldError(where, "must be a number", short(value))
     try:
         value = float(value)
     except OverflowError:  # an integer beyond the float range
-        raise FieldError(where, "must be finite (too large for a float)", _short(value)) from None
+        raise FieldError(where, "must be finite (too large for a float)", short(value)) from None
     if not math.isfinite(value):
         raise FieldError(where, "must be finite", value)
     if value < 0:
@@ -141,7 +118,7 @@ def _layer(data: Any, where: str) -> Layer:
     o = _Obj(data, where, {"type", "in_kb", "out_kb"})
     kind = o.string("type")
     if kind not in LAYER_TYPES:
-        raise FieldError(o.where("type"), f"unknown layer type; expected one of {list(LAYER_TYPES)}", _short(kind))
+        raise FieldError(o.where("type"), f"unknown layer type; expected one of {list(LAYER_TYPES)}", short(kind))
     return Layer(kind, o.number("in_kb"), o.number("out_kb"))
 
 
@@ -185,12 +162,12 @@ def _early_exit(o: _Obj) -> EarlyExit:
         return EarlyExit()
     enabled = e.raw("enabled", required=False)
     if enabled is not None and not isinstance(enabled, bool):
-        raise FieldError(e.where("enabled"), "must be true or false", _short(enabled))
+        raise FieldError(e.where("enabled"), "must be true or false", short(enabled))
     classes = e.raw("num_classes", required=False)
     if classes is not None and (isinstance(classes, bool) or not isinstance(classes, int) or classes < 1):
-        raise FieldError(e.where("num_classes"), "must be a positive integer", _short(classes))
+        raise FieldError(e.where("num_classes"), "must be a positive integer", short(classes))
     if classes is not None and classes > MAX_CLASSES:
-        raise FieldError(e.where("num_classes"), f"must be at most 2^53 ({MAX_CLASSES})", _short(classes))
+        raise FieldError(e.where("num_classes"), f"must be at most 2^53 ({MAX_CLASSES})", short(classes))
     return EarlyExit(bool(enabled), 10 if classes is None else classes)
 
 
@@ -214,7 +191,7 @@ def _mec(o: _Obj) -> MecScenario:
         deploy = (0.0, 1.0, 1.0)
     else:
         if len(dw) != 3:
-            raise FieldError(o.where("deploy_weights"), "needs one weight per tier (3)", _short(dw))
+            raise FieldError(o.where("deploy_weights"), "needs one weight per tier (3)", short(dw))
         deploy = tuple(_number(v, f"{o.where('deploy_weights')}[{j}]") for j, v in enumerate(dw))
     w = o.obj("weights", {"energy", "deploy"}, required=False)
     return MecScenario(
@@ -237,7 +214,7 @@ def _d2d(o: _Obj) -> D2DScenario:
         tiers = _tiers(o, 1, 1, "d2d scenario with a collaborators pool")
         if o.has("link"):
             raise FieldError(o.where("link"), "not allowed with collaborators (each carries its own link)",
-                             _short(o.data["link"]))
+                             short(o.data["link"]))
         pool = []
         for j, v in enumerate(pool_raw):
             c = _Obj(v, f"{o.where('collaborators')}[{j}]", {"name", "d", "mbps", "delay_ms"})
@@ -276,27 +253,27 @@ def problem_from_dict(doc: Any) -> Problem:
     top = _Obj(doc, "", {"format", "name", "blocks", "scenario"})
     fmt = top.string("format")
     if fmt != FORMAT:
-        raise FieldError("format", f"expected {FORMAT!r}", _short(fmt))
+        raise FieldError("format", f"expected {FORMAT!r}", short(fmt))
     blocks_raw = top.array("blocks")
     if not blocks_raw:
         raise FieldError("blocks", "must not be empty", [])
     blocks = tuple(_block(b, i) for i, b in enumerate(blocks_raw))
     sc_raw = top.raw("scenario")
     if not isinstance(sc_raw, Mapping):
-        raise FieldError("scenario", "must be a JSON object", _short(sc_raw))
+        raise FieldError("scenario", "must be a JSON object", short(sc_raw))
     kind = sc_raw.get("kind")
     if not isinstance(kind, str) or kind not in _SCENARIO_KEYS:
-        raise FieldError("scenario.kind", "must be 'mec' or 'd2d'", _short(kind))
+        raise FieldError("scenario.kind", "must be 'mec' or 'd2d'", short(kind))
     o = _Obj(sc_raw, "scenario", _SCENARIO_KEYS[kind])
     scenario = _mec(o) if kind == "mec" else _d2d(o)
     name = top.string("name", "instance")
     with np.errstate(over="ignore", invalid="ignore"):
         problem = Problem(Profile(name=name, blocks=blocks), scenario, name=name)
-        _check_finite(problem)
+        check_finite(problem)
     return problem
 
 
-def _check_finite(problem: Problem) -> None:
+def check_finite(problem: Problem) -> None:
     """Finite inputs can still overflow the cost (1e300 KB over a 1e-300 Mbit/s link); such
     a problem would score NaN or inf, so it is refused, naming where along the chain.
 

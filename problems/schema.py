@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import types
 import typing
 from collections.abc import Mapping
@@ -16,6 +17,28 @@ from typing import Any, TypeVar
 from problems.errors import FieldError
 
 T = TypeVar("T")
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_]{1,40}")
+
+
+def short(value: Any) -> Any:
+    """The value itself if its repr is short, else a truncated repr: an error shows any
+    value (deeply nested, a huge integer, a megabyte of text) on one short line."""
+    try:
+        text = repr(value)
+    except RecursionError:
+        return f"<{type(value).__name__} nested too deeply>"
+    except ValueError:  # an int beyond Python's digit limit for str()
+        return f"<{type(value).__name__} too large to print>"
+    return value if len(text) <= 60 else text[:57] + "..."
+
+
+def key_text(key: Any) -> str:
+    """A key as it appears in a field path: plain keys as they are, others quoted and short,
+    so that a key with a newline or a megabyte of text still gives a one-line error."""
+    if isinstance(key, str) and _PLAIN_KEY.fullmatch(key):
+        return key
+    text = repr(key)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _coerce(value: Any, tp: Any, key: str) -> Any:
@@ -34,10 +57,10 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
                 return _coerce(value, arg, key)
             except FieldError as exc:
                 errors.append(exc)
-        raise errors[0] if errors else FieldError(key, "must not be null", value)
+        raise errors[0] if errors else FieldError(key, "must not be null", short(value))
     if origin is typing.Literal:
         if value not in typing.get_args(tp):
-            raise FieldError(key, f"must be one of {list(typing.get_args(tp))}", value)
+            raise FieldError(key, f"must be one of {list(typing.get_args(tp))}", short(value))
         return value
     if dataclasses.is_dataclass(tp):
         if isinstance(value, tp):
@@ -48,39 +71,42 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
             try:
                 value = list(value)  # OmegaConf ListConfig
             except TypeError:
-                raise FieldError(key, "must be a list", value) from None
+                raise FieldError(key, "must be a list", short(value)) from None
         args = typing.get_args(tp)
         if origin is tuple and args and args[-1] is not Ellipsis:
             if len(value) != len(args):
-                raise FieldError(key, f"must have {len(args)} entries", list(value))
+                raise FieldError(key, f"must have {len(args)} entries", short(list(value)))
             return tuple(_coerce(v, a, f"{key}[{i}]") for i, (v, a) in enumerate(zip(value, args, strict=True)))
         inner = args[0] if args else Any
         items = [_coerce(v, inner, f"{key}[{i}]") for i, v in enumerate(value)]
         return tuple(items) if origin is tuple else items
     if origin is dict or tp is dict:
         if not isinstance(value, Mapping):
-            raise FieldError(key, "must be a mapping", value)
+            raise FieldError(key, "must be a mapping", short(value))
         return dict(value)
     if tp is bool:
         if isinstance(value, bool):
             return value
-        raise FieldError(key, "must be true or false", value)
+        raise FieldError(key, "must be true or false", short(value))
     if tp is int:
         if isinstance(value, bool) or not isinstance(value, int):
             if isinstance(value, float) and value.is_integer():
                 return int(value)
-            raise FieldError(key, "must be an integer", value)
+            raise FieldError(key, "must be an integer", short(value))
         return value
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise FieldError(key, "must be a number", value)
-        value = float(value)
+            raise FieldError(key, "must be a number", short(value))
+        try:
+            value = float(value)
+        except OverflowError:  # an integer beyond the float range
+            raise FieldError(key, "must be finite (too large for a float)", short(value)) from None
         if not math.isfinite(value):
-            raise FieldError(key, "must be finite", value)
+            raise FieldError(key, "must be finite", short(value))
         return value
     if tp is str:
         if not isinstance(value, str):
-            raise FieldError(key, "must be a string", value)
+            raise FieldError(key, "must be a string", short(value))
         return value
     return value
 
@@ -93,12 +119,13 @@ def from_mapping(cls: type[T], data: Mapping | None, prefix: str) -> T:
         try:
             data = dict(data)
         except (TypeError, ValueError):
-            raise FieldError(prefix, "must be a mapping", data) from None
+            raise FieldError(prefix, "must be a mapping", short(data)) from None
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     for key in data:
         if key not in fields:
-            raise FieldError(f"{prefix}.{key}", f"unknown key; expected one of {sorted(fields)}", data[key])
+            raise FieldError(f"{prefix}.{key_text(key)}", f"unknown key; expected one of {sorted(fields)}",
+                             short(data[key]))
     kwargs = {}
     for name, f in fields.items():
         if name in data:

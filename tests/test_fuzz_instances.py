@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from problem_factory import random_problem
 
 from problems import Problem
+from problems.build import build_problem
 from problems.errors import FieldError
 from problems.instance import FORMAT, dumps_instance, load_instance, problem_from_dict, problem_to_dict
 from problems.layers import LAYER_TYPES
@@ -300,3 +301,38 @@ def test_bad_paths_are_short_field_errors(path):
 def test_large_values_below_the_overflow_still_load():
     p = outcome(_edit(("blocks", 3, "out_kb"), 1e250))
     assert p is not None and p.score(p.fixed(1))["cost"] > 1e240
+
+
+# -- the configuration groups (the same strict reading, from YAML and the command line) --------
+CONFIG_KEYS = ["device", "edge", "cloud", "power", "deploy_weights", "weights", "early_exit", "collaborator",
+               "collaborator_d", "collaborators", "d", "e", "energy", "deploy", "enabled", "num_classes",
+               "threshold", "seed", "name", "mbps", "delay_ms", "scale", "bandwidth", "delay", "beta_mw"]
+CONFIG_KEY = st.sampled_from(CONFIG_KEYS) | st.text(max_size=5)
+CONFIG_VALUE = st.recursive(SCALARS, lambda c: st.lists(c, max_size=3) | st.dictionaries(CONFIG_KEY, c, max_size=4),
+                            max_leaves=12)
+CONFIG = st.dictionaries(CONFIG_KEY, CONFIG_VALUE, max_size=5)
+
+
+@settings(max_examples=150, deadline=None)
+@given(scenario=CONFIG, network=CONFIG, kind=st.sampled_from(["mec", "d2d"]))
+def test_config_groups_build_or_name_a_field(scenario, network, kind):
+    try:
+        p = build_problem({"name": "alexnet"}, {**scenario, "kind": kind}, network)
+    except FieldError as exc:
+        check_error(exc)
+        return
+    assert isinstance(p, Problem)
+
+
+@pytest.mark.xfail(strict=True, raises=TypeError, reason="problems.build.scenario_config tests an unhashable kind "
+                                                          "for membership in a dict")
+def test_config_scenario_kind_of_a_wrong_type_is_a_field_error():
+    with pytest.raises(FieldError):
+        build_problem({"name": "alexnet"}, {"kind": ["mec"]}, {})
+
+
+@pytest.mark.xfail(strict=True, reason="build_problem does not refuse finite values whose costs overflow "
+                                       "(problems.instance.check_finite does, for instance files)")
+def test_config_values_whose_costs_overflow_are_field_errors():
+    with pytest.raises(FieldError):
+        build_problem({"name": "alexnet"}, {"kind": "mec", "weights": {"energy": 1e308}}, {})
