@@ -20,8 +20,8 @@ from reports.collect import parse_json
 from reports.paper import HEADLINES, Headline
 
 OPTIMAL_REL = 1e-9  # relative gap at or below which a result counts as optimal
-NUMERIC = ("n_blocks", "seed", "cost", "latency_ms", "energy_j", "deploy", "optimal_cost", "gap", "decision_ms",
-           "decision_repeats", "prepare_s", "scale_bandwidth", "scale_delay")
+NUMERIC = ("n_blocks", "model_depth", "seed", "cost", "latency_ms", "energy_j", "deploy", "optimal_cost", "gap",
+           "decision_ms", "decision_repeats", "prepare_s", "scale_bandwidth", "scale_delay")
 #: override keys that are axes of a sweep or steer how it runs: never part of a label
 AXES = {"solver", "model", "scenario", "network", "seed", "instance", "experiment", "resume", "plugins",
         "solver.name", "solver.timeout_s", "network.scale.bandwidth", "network.scale.delay", "network.seed",
@@ -67,6 +67,8 @@ def prepare(frame: pd.DataFrame) -> pd.DataFrame:
         problem_extra = [f"{k}={v}" for k, v in pairs if k.startswith(PROBLEM_PREFIXES)]
         methods.append(_label(str(row.solver), solver_extra))
         base = row.model if isinstance(row.model, str) and row.model else str(row.instance)
+        if isinstance(row.model, str) and row.model and pd.notna(row.model_depth):
+            base = f"{row.model}{int(row.model_depth)}"  # resnet56, synthetic512
         models.append(_label(base, problem_extra))
         tiers = parse_json(row.tiers) or []
         assignment = parse_json(row.assignment)

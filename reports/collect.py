@@ -26,7 +26,8 @@ RESULT = "result.json"
 CSV_NAME = "results.csv"
 JSON_COLUMNS = ("tiers", "assignment", "info", "overrides", "config")
 #: every results.csv has these, in this order; other columns follow sorted
-CORE = ("sweep", "job", "solver", "model", "instance", "scenario", "network", "scale_bandwidth", "scale_delay",
+CORE = ("sweep", "job", "solver", "model", "model_depth", "instance", "scenario", "network", "scale_bandwidth",
+        "scale_delay",
         "n_blocks", "tiers", "early_exit", "seed", "status", "error", "assignment", "cost", "latency_ms",
         "energy_j", "deploy", "optimal_cost", "gap", "decision_ms", "decision_repeats", "prepare_s",
         "training_curve", "info", "overrides", "timestamp", "git_revision", "config")
@@ -83,6 +84,9 @@ def flatten(row: Mapping[str, Any], job_dir: Path | None = None, sweep: str = ""
     for override in row.get("overrides") or []:
         name, _, value = override.partition("=")
         out[f"override.{name.lstrip('+~')}"] = value
+    config = row.get("config") if isinstance(row.get("config"), Mapping) else {}
+    depth = None if config.get("instance") else (config.get("model") or {}).get("depth")
+    out["model_depth"] = depth if isinstance(depth, int) and not isinstance(depth, bool) else None
     out["scale_bandwidth"] = _scale(row, "bandwidth")
     out["scale_delay"] = _scale(row, "delay")
     curve = (row.get("info") or {}).get("training_curve_file") if isinstance(row.get("info"), Mapping) else None

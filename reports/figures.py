@@ -24,6 +24,11 @@ TEMPLATE = "plotly_white"
 HEIGHT = 430
 CONFIG = {"displaylogo": False, "responsive": True}
 PANEL_GAP = 0.05
+GAP_FLOOR = 1e-3  # percent: gaps are drawn on a log axis, smaller ones (optimal: 0) at this value
+
+
+def floored(values: pd.Series) -> list[float]:
+    return values.clip(lower=GAP_FLOOR).tolist()
 
 
 def esc(value: Any) -> str:
@@ -96,19 +101,19 @@ def depth_plots(data: pd.DataFrame, colors: dict[str, str]) -> str:
         common = {"type": "scatter", "mode": "lines+markers", "name": esc(method), "legendgroup": esc(method),
                   "line": {"color": colors.get(method)}, "x": group["n_blocks"].tolist()}
         traces.append({**common, "y": group["decision_ms"].tolist(), "xaxis": "x", "yaxis": "y"})
-        traces.append({**common, "y": group["gap_pct"].tolist(), "xaxis": "x2", "yaxis": "y2", "showlegend": False})
+        traces.append({**common, "y": floored(group["gap_pct"]), "xaxis": "x2", "yaxis": "y2", "showlegend": False})
     layout = _panels(2, ["decision time (log-log)", "gap to the optimum"],
-                     {"type": "log", "title": {"text": "blocks"}}, {"title": {"text": "median gap (%)"}})
+                     {"type": "log", "title": {"text": "blocks"}}, {"type": "log", "title": {"text": "median gap (%)"}})
     layout["yaxis"].update(type="log", title={"text": "median decision time (ms)"})
     return fragment(traces, layout)
 
 
 def scale_plot(data: pd.DataFrame, axis: str, colors: dict[str, str]) -> str:
     traces = [{"type": "scatter", "mode": "lines+markers", "name": esc(method), "x": group["scale"].tolist(),
-               "y": group["gap_pct"].tolist(), "line": {"color": colors.get(method)}}
+               "y": floored(group["gap_pct"]), "line": {"color": colors.get(method)}}
               for method, group in data.groupby("method", sort=True)]
     return fragment(traces, {"xaxis": {"type": "log", "title": {"text": f"network.scale.{axis}"}},
-                             "yaxis": {"title": {"text": "median gap (%)"}}})
+                             "yaxis": {"type": "log", "title": {"text": "median gap (%)"}}})
 
 
 def curves_plot(curves: list[tuple[str, pd.DataFrame]]) -> str:
