@@ -15,13 +15,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from benchmark.files import write_text
 from benchmark.isolate import IsolationConfig, check_timeout, run_isolated
 from benchmark.plugins import load_plugins
 from benchmark.provenance import VERSIONED, git_revision, machine, versions
 from benchmark.resume import RUN_KEYS, finished, job_overrides
 from benchmark.runner import TimingConfig, jsonable, run
 from problems import Problem
-from problems.atomic import atomic_write_text
 from problems.build import build_problem
 from problems.errors import FieldError
 from problems.instance import dumps_instance, load_instance
@@ -116,11 +116,11 @@ def run_job(cfg: Mapping, out_dir: Path, overrides: list[str] | None = None) -> 
     row["git_revision"] = git_revision()
     curve = row["info"].pop("training_curve", None) if isinstance(row["info"], dict) else None
     out_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out_dir / "instance.json", dumps_instance(problem))
+    write_text(out_dir / "instance.json", dumps_instance(problem))
     if curve:
-        atomic_write_text(out_dir / "training_curve.csv",
+        write_text(out_dir / "training_curve.csv",
                           "episode,mean_reward\n" + "".join(f"{i},{v!r}\n" for i, v in enumerate(curve)))
         row["info"]["training_curve_file"] = "training_curve.csv"
-    atomic_write_text(out_dir / "result.json", json.dumps(row, indent=1, allow_nan=False) + "\n")
+    write_text(out_dir / "result.json", json.dumps(row, indent=1, allow_nan=False) + "\n")
     print(describe(problem, row), file=sys.stdout, flush=True)
     return row

@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from problems.atomic import atomic_write_text
+from benchmark.files import write_text
 from reports import analysis, figures
 from reports.collect import CSV_NAME, Collected, parse_json, read_sweep, write_csv
 from reports.paper import TABLE3_OURS, WHY_DIFFERENT
@@ -153,7 +153,7 @@ def build_report(collected: Collected, output: Path) -> Path:
         from problems.errors import FieldError
 
         raise FieldError("path", "no results to report", collected.sources)
-    return atomic_write_text(output, render(context(collected)))
+    return write_text(output, render(context(collected)))
 
 
 def write_sweep_outputs(sweep_dir: Path, csv_name: str = CSV_NAME, report_name: str = REPORT_NAME) -> tuple[Path, Path]:

@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 from tqdm.auto import tqdm
 
-from problems.atomic import atomic_write_text
+from benchmark.files import write_text
 from problems.errors import FieldError
 
 RESULT = "result.json"
@@ -183,7 +183,7 @@ def csv_text(frame: pd.DataFrame) -> str:
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> Path:
-    return atomic_write_text(path, csv_text(frame))
+    return write_text(path, csv_text(frame))
 
 
 def parse_json(value: Any) -> Any:
