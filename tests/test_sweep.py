@@ -143,3 +143,11 @@ def test_joblib_launcher_runs_a_small_sweep_in_parallel(tmp_path):
     assert len(df) == 4 and set(df["status"]) == {"ok"}
     assert "JoblibLauncher" in (sweep / "multirun.yaml").read_text()
     assert (sweep / "report.html").exists()
+
+
+def test_default_sweep_dir_gets_its_results_even_when_the_clock_moves_on(tmp_path):
+    """The sweep directory holds `${now:...}`; the callback must resolve it to the same time."""
+    proc = cli("-m", "solver=dp,device_only", "timing.budget_s=1.1", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    (sweep,) = [p.parent for p in (tmp_path / "multirun").glob("*/*/multirun.yaml")]
+    assert len(results(sweep)) == 2 and (sweep / "report.html").exists()
