@@ -138,7 +138,8 @@ def main() -> None:
 
 
 def pct(v: float | None) -> str:
-    return "n/a" if v is None else f"{100 * v:.2f} %"
+    """A gap in percent; rounding noise below 1e-12 of the optimum prints as 0."""
+    return "n/a" if v is None else f"{100 * (0.0 if abs(v) < 1e-12 else v):.2f} %"
 
 
 def print_tables(rows: list[dict], heldout: list[dict]) -> None:
