@@ -223,26 +223,36 @@ def network_scale(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
     return out
 
 
-def training_curves(df: pd.DataFrame, limit: int = 40) -> tuple[list[tuple[str, pd.DataFrame]], int]:
-    """(label, curve) for the first `limit` jobs with a readable training_curve.csv; and how many had one."""
+def _thin(curve: pd.DataFrame, points: int) -> pd.DataFrame:
+    """At most `points` points: consecutive episodes averaged in equal groups."""
+    if len(curve) <= points:
+        return curve
+    groups = np.arange(len(curve)) * points // len(curve)
+    return curve.groupby(groups)[["episode", "mean_reward"]].mean()
+
+
+def training_curves(df: pd.DataFrame, limit: int = 24, points: int = 400) -> dict[str, dict]:
+    """Per method: the first `limit` readable training curves (label, curve), each thinned to
+    `points` points, and how many jobs of that method had one."""
     rows = df[df["training_curve"].notna()] if "training_curve" in df.columns else df.iloc[:0]
-    curves = []
-    found = 0
+    out: dict[str, dict] = {}
     for row in rows.itertuples(index=False):
         path = Path(str(row.training_curve))
         if not path.is_file():
             continue
-        found += 1
-        if len(curves) >= limit:
+        entry = out.setdefault(row.method, {"curves": [], "found": 0})
+        entry["found"] += 1
+        if len(entry["curves"]) >= limit:
             continue
         try:
             curve = pd.read_csv(path)
         except (OSError, ValueError, pd.errors.ParserError):
             continue
         if {"episode", "mean_reward"} <= set(curve.columns):
-            label = f"{row.method} · {row.model_label} · {row.scenario} · {row.network} · seed {row.seed:g}"
-            curves.append((label, curve))
-    return curves, found
+            seed = "" if pd.isna(row.seed) else f" · seed {int(row.seed)}"
+            label = f"{row.model_label} · {row.scenario} · {row.network}{seed}"
+            entry["curves"].append((label, _thin(curve, points)))
+    return {method: entry for method, entry in sorted(out.items()) if entry["curves"]}
 
 
 def failures(df: pd.DataFrame, limit: int = 50) -> pd.DataFrame:

@@ -113,8 +113,12 @@ def context(collected: Collected) -> dict[str, Any]:
     depth_figs = [] if depth.empty else [("decision time and gap against depth", figures.depth_plots(depth, colors))]
     scale_figs = [(f"gap against network.scale.{axis}", figures.scale_plot(data, axis, colors))
                   for axis, data in analysis.network_scale(df).items()]
-    curves, curves_found = analysis.training_curves(df)
-    training_figs = [("training curves", figures.curves_plot(curves))] if curves else []
+    training_figs = []
+    for method, entry in analysis.training_curves(df).items():
+        shown, found = len(entry["curves"]), entry["found"]
+        title = f"{method}: {found} training curve{'s' if found != 1 else ''}"
+        title += f" (the first {shown} shown)" if found > shown else ""
+        training_figs.append((title, figures.curves_plot(entry["curves"])))
     first_config = parse_json(df["config"].dropna().iloc[0]) if df["config"].notna().any() else None
     stamps = sorted(str(t) for t in df["timestamp"].dropna())
     return {
@@ -135,7 +139,7 @@ def context(collected: Collected) -> dict[str, Any]:
         "improvements": _matrix(analysis.improvement_matrix(df)),
         "depth_figs": depth_figs,
         "scale_figs": scale_figs,
-        "training_figs": training_figs, "curves_shown": len(curves), "curves_found": curves_found,
+        "training_figs": training_figs,
         "sweep_configs": [_sweep_config(k, v) for k, v in collected.sweep_configs.items()],
         "varying": analysis.varying_keys(df),
         "first_config": yaml.safe_dump(first_config, sort_keys=False) if first_config else None,

@@ -117,8 +117,8 @@ def scale_plot(data: pd.DataFrame, axis: str, colors: dict[str, str]) -> str:
 
 
 def curves_plot(curves: list[tuple[str, pd.DataFrame]]) -> str:
-    traces = [{"type": "scatter", "mode": "lines", "name": esc(label), "x": curve["episode"].tolist(),
-               "y": curve["mean_reward"].tolist()} for label, curve in curves]
+    traces = [{"type": "scatter", "mode": "lines", "name": esc(label), "x": curve["episode"].round(1).tolist(),
+               "y": curve["mean_reward"].round(4).tolist()} for label, curve in curves]
     return fragment(traces, {"xaxis": {"title": {"text": "episode"}},
                              "yaxis": {"title": {"text": "mean reward per step"}},
-                             "legend": {"font": {"size": 10}, "title": {"text": "job"}}})
+                             "legend": {"font": {"size": 10}, "title": {"text": "model · scenario · network"}}})
