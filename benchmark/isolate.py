@@ -21,7 +21,7 @@ import os
 import signal
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any
@@ -108,6 +108,25 @@ def _failed_row(problem: Problem, solver_name: str, seed: int, error: str, trace
     return row
 
 
+@contextlib.contextmanager
+def standard_default(start_method: str) -> Iterator[None]:
+    """A forkserver or spawn child re-applies its parent's default start method. Inside a
+    joblib (loky) worker that default is "loky", which a fresh interpreter does not know
+    and the child dies before running anything; so, while a child starts, the default is
+    the start method it is started with."""
+    current = mp.get_start_method(allow_none=True)
+    if current is None or current in START_METHODS:
+        yield
+        return
+    default = mp.context._default_context
+    saved = default._actual_context
+    mp.set_start_method(start_method, force=True)
+    try:
+        yield
+    finally:
+        default._actual_context = saved
+
+
 def context(start_method: str) -> mp.context.BaseContext:
     ctx = mp.get_context(start_method)
     if start_method == "forkserver":
@@ -124,7 +143,8 @@ def run_isolated(problem: Problem, solver_name: str, params: dict | None, seed: 
     recv, send = ctx.Pipe(duplex=False)
     proc = ctx.Process(target=_child, args=(send, problem, solver_name, params, seed, timing, tuple(plugins)),
                        name=f"partbench-{solver_name}")
-    proc.start()
+    with standard_default(start_method):
+        proc.start()
     send.close()
     phase, prepare_s = "start-up", None
     deadline = time.monotonic() + STARTUP_S

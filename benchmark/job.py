@@ -119,7 +119,7 @@ def run_job(cfg: Mapping, out_dir: Path, overrides: list[str] | None = None) -> 
     write_text(out_dir / "instance.json", dumps_instance(problem))
     if curve:
         write_text(out_dir / "training_curve.csv",
-                          "episode,mean_reward\n" + "".join(f"{i},{v!r}\n" for i, v in enumerate(curve)))
+                   "episode,mean_reward\n" + "".join(f"{i},{v!r}\n" for i, v in enumerate(curve)))
         row["info"]["training_curve_file"] = "training_curve.csv"
     write_text(out_dir / "result.json", json.dumps(row, indent=1, allow_nan=False) + "\n")
     print(describe(problem, row), file=sys.stdout, flush=True)

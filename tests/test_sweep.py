@@ -135,12 +135,16 @@ def test_isolated_run_matches_in_process_run_and_stops_what_it_started():
 
 
 def test_joblib_launcher_runs_a_small_sweep_in_parallel(tmp_path):
+    """Also the time limit inside joblib's worker processes (whose default start method is loky's)."""
     sweep = tmp_path / "sweep"
-    proc = cli("-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "solver=dp,device_only",
-               "scenario=mec,d2d", "timing.budget_s=0.01", f"hydra.sweep.dir={sweep}", cwd=tmp_path)
+    proc = cli("-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "solver.name=dp,device_only,test_sleep",
+               "scenario=mec,d2d", PLUGINS, "solver.timeout_s=2", "timing.budget_s=0.01", f"hydra.sweep.dir={sweep}",
+               cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     df = results(sweep)
-    assert len(df) == 4 and set(df["status"]) == {"ok"}
+    assert len(df) == 6
+    assert set(df[df["solver"] != "test_sleep"]["status"]) == {"ok"}
+    assert set(df[df["solver"] == "test_sleep"]["status"]) == {"timeout"}
     assert "JoblibLauncher" in (sweep / "multirun.yaml").read_text()
     assert (sweep / "report.html").exists()
 
