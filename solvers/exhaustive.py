@@ -113,8 +113,9 @@ class Exhaustive(Solver):
         n, k = problem.n_blocks, problem.n_tiers
         total = k**n
         if total > self.config.limit:
+            size = f"{total:.3g}" if n * np.log10(k) < 300 else f"1e{n * np.log10(k):.0f}"  # beyond float range
             raise Unsupported(
-                f"{k}^{n} = {total:.3g} assignments exceed solver.limit = {self.config.limit} ({k}^"
+                f"{k}^{n} = {size} assignments exceed solver.limit = {self.config.limit} ({k}^"
                 f"{np.log(self.config.limit) / np.log(k):.3g})"
             )
         idx, value, scored = enumerate_min(problem.cost_tables)

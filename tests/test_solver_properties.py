@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from problem_factory import random_problem
 from reference import reference_score
-from solver_helpers import all_assignments
+from solver_helpers import all_assignments, chain_problem
 
 from benchmark.runner import TimingConfig, run
 from problems import Problem
@@ -171,3 +171,11 @@ def test_runner_refuses_invalid_assignments(kind, broken_solver):
     assert row["status"] == "failed"
     assert row["assignment"] is None and row["cost"] is None
     assert "assignment" in row["error"] and one_line(row["error"])
+
+
+@pytest.mark.parametrize(("n", "kind"), [(21, "mec"), (700, "mec"), (10_000, "mec"), (2_000, "d2d")])
+def test_exhaustive_refuses_long_chains_in_one_line(n, kind):
+    # 3^647 and 2^1024 are beyond the float range: the refusal must still be a clean one-liner
+    row = run(chain_problem(n, 0, kind), "exhaustive", timing=ONCE)
+    assert row["status"] == "unsupported", row["error"]
+    assert one_line(row["error"]) and "solver.limit" in row["error"]
