@@ -179,20 +179,66 @@ def segment_moves(n: int, k: int) -> tuple[np.ndarray, np.ndarray]:
     return masks, tiers
 
 
-def improve(problem: Problem, X: np.ndarray, moves: tuple[np.ndarray, np.ndarray], rounds: int):
-    """Best of the candidate rows X, then best-improvement segment moves: (assignment, cost)."""
-    cost = problem.evaluate(X).cost
-    j = int(np.argmin(cost))
-    x, best = X[j], float(cost[j])
+@dataclass(frozen=True, eq=False)
+class Tables:
+    """Scalar cost tables of B conditions stacked (`problems.chain.CostTables` per row)."""
+
+    unary: np.ndarray  # [B, n, k]
+    trans: np.ndarray  # [B, n, k * k]  (from p, to s) flattened as p * k + s
+    final: np.ndarray  # [B, k]
+    exit: np.ndarray  # [B, n, k]
+    keep: np.ndarray  # [B, n, 1]
+    has_exits: bool
+
+    @classmethod
+    def stack(cls, problems: list[Problem]) -> Tables:
+        ts = [p.cost_tables for p in problems]
+        B, (n, k) = len(ts), ts[0].unary.shape
+        return cls(np.stack([t.unary for t in ts]), np.stack([t.trans for t in ts]).reshape(B, n, k * k),
+                   np.stack([t.final for t in ts]), np.stack([t.exit for t in ts]),
+                   np.stack([t.keep for t in ts])[:, :, None], any(t.has_exits for t in ts))
+
+    def cost(self, X: np.ndarray) -> np.ndarray:
+        """Expected cost [B, m] of assignments X [B, m, n]: the chain walk of `problems.chain`.
+
+        One numpy pass for every condition at once; `Problem.evaluate` per condition
+        would score the same values one condition at a time.
+        """
+        B, m, n = X.shape
+        k = self.unary.shape[2]
+        acc = np.zeros((B, m))
+        reach = np.ones((B, m))
+        prev = np.zeros((B, m), dtype=np.intp)  # block 0 reads the input from the device
+        for i in range(n):
+            s = X[:, :, i]
+            step = np.take_along_axis(self.unary[:, i], s, 1) + np.take_along_axis(self.trans[:, i], prev * k + s, 1)
+            acc += reach * step
+            if self.has_exits and i + 1 < n:
+                boundary = X[:, :, i + 1] != s
+                acc += boundary * reach * np.take_along_axis(self.exit[:, i], s, 1)
+                reach = np.where(boundary, reach * self.keep[:, i], reach)
+            prev = s
+        return acc + reach * np.take_along_axis(self.final, prev, 1)
+
+
+def improve(tables: Tables, X: np.ndarray, moves: tuple[np.ndarray, np.ndarray], rounds: int):
+    """Per condition: the best of its candidate rows X [B, m, n], then `rounds` rounds of the
+    best-improving segment move. Returns the assignments [B, n], their costs and the costs of X."""
+    cost_x = tables.cost(X)
+    j = np.argmin(cost_x, 1)
+    rows = np.arange(len(X))
+    x, best = X[rows, j], cost_x[rows, j]
     masks, tiers = moves
     for _ in range(rounds):
-        cand = np.where(masks, tiers, x[None, :])
-        cost = problem.evaluate(cand).cost
-        j = int(np.argmin(cost))
-        if not cost[j] < best * (1 - 1e-12):
+        cand = np.where(masks[None], tiers[None], x[:, None, :])  # [B, moves, n]
+        cost = tables.cost(cand)
+        j = np.argmin(cost, 1)
+        better = cost[rows, j] < best * (1 - 1e-12)
+        if not better.any():
             break
-        x, best = cand[j], float(cost[j])
-    return x, best
+        x = np.where(better[:, None], cand[rows, j], x)
+        best = np.where(better, cost[rows, j], best)
+    return x, best, cost_x
 
 
 def train(problem: Problem, cfg: Config, seed: int) -> dict:
@@ -225,12 +271,9 @@ def train(problem: Problem, cfg: Config, seed: int) -> dict:
         mu_np = mu.detach().numpy().astype(np.float64)
         noisy = np.clip(mu_np[:, None, :] + cfg.sigma * rng.standard_normal((B, M, n)), 0.0, 1.0)
         X = to_tiers(np.concatenate([mu_np[:, None, :], noisy], axis=1), bounds)  # row 0: the decision
-        target = np.empty((B, n))
-        regret = np.empty(B)
-        for b, p in enumerate(problems):
-            x, best = improve(p, X[b], moves, cfg.search_rounds)
-            target[b] = centers[x]
-            regret[b] = math.log(float(p.evaluate(X[b, :1]).cost[0]) / best)
+        x, best, cost_x = improve(Tables.stack(problems), X, moves, cfg.search_rounds)
+        target = centers[x]
+        regret = np.log(cost_x[:, 0] / best)
         loss = torch.nn.functional.mse_loss(mu, torch.from_numpy(target.astype(np.float32)))
         opt.zero_grad()
         loss.backward()
