@@ -46,6 +46,7 @@ from problems.atomic import atomic_write_text
 from problems.build import build_problem
 from problems.errors import FieldError, ProblemError
 from problems.instance import load_instance
+from problems.paths import safe_name
 from problems.schema import from_mapping
 from solvers import make_solver, solver_class
 
@@ -251,7 +252,8 @@ def write_outputs(out: Path, solver: str, solver_cfg: Mapping[str, Any], study: 
     atomic_write_text(out / "best_params.yaml", header + yaml.safe_dump(tuned, sort_keys=False))
     full = dict(solver_cfg)
     full.update(tuned)
-    atomic_write_text(out / "solver" / f"{solver}_tuned.yaml", header + yaml.safe_dump(full, sort_keys=False))
+    atomic_write_text(out / "solver" / f"{safe_name(solver)}_tuned.yaml",
+                      header + yaml.safe_dump(full, sort_keys=False))
     return tuned
 
 
@@ -321,10 +323,12 @@ def json_like(value: Any) -> Any:
 
 
 # -- the Hydra app -----------------------------------------------------------------------------
+if not OmegaConf.has_resolver("safe_name"):  # `${safe_name:...}`: a name as one path component
+    OmegaConf.register_new_resolver("safe_name", safe_name)
 ConfigStore.instance().store(name="tune", node={
     "defaults": [{"solver": "genetic"}, "_self_"],
     "tune": dataclasses.asdict(TuneConfig()),
-    "hydra": {"run": {"dir": "outputs/tune/${solver.name}"}},
+    "hydra": {"run": {"dir": "outputs/tune/${safe_name:${solver.name}}"}},
 })
 
 

@@ -14,7 +14,7 @@ import io
 import json
 import math
 import os
-import re
+import pickle
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict
 from pathlib import Path
@@ -27,6 +27,7 @@ from torch import nn
 from problems import Problem
 from problems.atomic import atomic_write_bytes
 from problems.errors import FieldError
+from problems.paths import safe_name
 
 #: config fields that change where or whether training happens, not what it produces
 RUN_ONLY_FIELDS = ("checkpoint_dir", "checkpoint", "retrain", "progress")
@@ -154,8 +155,7 @@ def cache_key(solver: str, content: str, cfg: Any, seed: int) -> str:
 
 def checkpoint_path(directory: str, name: str, key: str) -> Path:
     """`<directory>/<name>-<key>.pt`; `~` expands, so the default works from any run directory."""
-    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", name)[:80]
-    return Path(os.path.expanduser(directory)).resolve() / f"{safe}-{key}.pt"
+    return Path(os.path.expanduser(directory)).resolve() / f"{safe_name(name, 80)}-{key}.pt"
 
 
 def save_checkpoint(path: Path, fmt: str, nets: Mapping[str, nn.Module], meta: dict[str, Any]) -> None:
@@ -171,8 +171,13 @@ def load_checkpoint(path: Path | str, fmt: str, nets: Mapping[str, nn.Module]) -
         data = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise CheckpointError(f"checkpoint {path}: no such file") from None
+    except pickle.UnpicklingError as exc:  # weights_only refused an object that is not tensors and plain data
+        why = next((ln.strip() for ln in str(exc).splitlines() if "GLOBAL" in ln or "Unsupported" in ln), "")
+        raise CheckpointError(f"checkpoint {path}: refused: holds objects other than tensors and plain data"
+                              + (f" ({why})" if why else "")) from None
     except Exception as exc:  # a truncated or foreign file
-        raise CheckpointError(f"checkpoint {path}: unreadable ({type(exc).__name__}: {exc})") from None
+        first = (str(exc).strip().splitlines() or [""])[0]
+        raise CheckpointError(f"checkpoint {path}: unreadable ({type(exc).__name__}: {first})") from None
     if not isinstance(data, dict) or data.get("format") != fmt:
         got = data.get("format") if isinstance(data, dict) else type(data).__name__
         raise CheckpointError(f"checkpoint {path}: format {got!r}, expected {fmt!r}")
