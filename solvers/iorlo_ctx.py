@@ -82,7 +82,7 @@ class Config:
     phi: float = 2 / 3  # MEC: a >= phi -> cloud
     zeta: float = 0.4  # D2D: a < zeta -> device
     hidden: int = 64  # units of each of the two hidden layers
-    updates: int = 2000  # gradient steps
+    updates: int = 3000  # gradient steps
     contexts: int = 32  # network conditions (episodes) per update
     samples: int = 8  # noisy actions per condition
     sigma: float = 0.1  # exploration noise on the actor output
