@@ -243,7 +243,7 @@ def test_damaged_cache_entry_is_retrained(tmp_path):
     with pytest.raises(CheckpointError, match="no such file"):
         trained("iorlo", pr, **SHORT, checkpoint=str(tmp_path / "missing.pt"), checkpoint_dir=None)
     path.write_bytes(b"not a checkpoint")
-    with pytest.raises(CheckpointError, match="unreadable|refused"):
+    with pytest.raises(CheckpointError, match=r"unreadable|refused"):
         trained("iorlo", pr, **SHORT, checkpoint=str(path), checkpoint_dir=None)
 
 
@@ -285,3 +285,15 @@ def test_state_table_is_min_max_normalized():
     ct = pr.chain
     raw = ct.unary[0] + pr.scenario.w_energy * ct.unary[1]
     assert np.argmax(table) == np.argmax(raw)
+
+
+@pytest.mark.parametrize(("seed", "kind"), [(0, "d2d"), (5, "mec")])
+def test_ctx_handles_pools_and_early_exits(seed, kind):
+    from problem_factory import random_problem
+
+    pr = random_problem(seed, 7, kind=kind, exits=True)  # seed 0: a D2D collaborator pool
+    assert pr.chain.has_exits and (kind == "mec" or pr.scenario.collaborators)
+    row = run(pr, "iorlo_ctx", {**SHORT_CTX, "checkpoint_dir": None}, seed=1)
+    assert row["status"] == "ok", row["error"]
+    row = run(pr, "iorlo", {**SHORT, "checkpoint_dir": None}, seed=1)
+    assert row["status"] == "ok", row["error"]
