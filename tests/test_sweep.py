@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from benchmark.isolate import run_isolated
+from benchmark.resume import finished
 from benchmark.runner import TimingConfig, run
 from problems.build import build_problem
 
@@ -93,13 +94,14 @@ def test_resume_skips_finished_jobs_and_keeps_their_files(tmp_path):
     assert all("resume=true" not in o for o in df["overrides"])
 
 
-def test_resume_runs_a_job_whose_overrides_changed(tmp_path):
-    sweep = tmp_path / "sweep"
-    assert cli("-m", "solver=dp", "timing.budget_s=0.01", f"hydra.sweep.dir={sweep}", cwd=tmp_path).returncode == 0
-    proc = cli("-m", "solver=device_only", "timing.budget_s=0.01", "resume=true", f"hydra.sweep.dir={sweep}",
-               cwd=tmp_path)
-    assert proc.returncode == 0 and "resumed" not in proc.stdout
-    assert json.loads((sweep / "0" / "result.json").read_text())["solver"] == "device_only"
+def test_resume_counts_only_ok_results_made_with_the_same_overrides(tmp_path):
+    (tmp_path / "result.json").write_text(json.dumps({"status": "ok", "overrides": ["solver=dp", "seed=1"]}))
+    assert finished(tmp_path, ["seed=1", "solver=dp", "resume=true"]) is not None
+    assert finished(tmp_path, ["solver=device_only", "seed=1"]) is None
+    (tmp_path / "result.json").write_text(json.dumps({"status": "timeout", "overrides": ["solver=dp"]}))
+    assert finished(tmp_path, ["solver=dp"]) is None
+    (tmp_path / "result.json").write_text("{half a file")
+    assert finished(tmp_path, ["solver=dp"]) is None
 
 
 @pytest.mark.parametrize(("override", "message"), [
