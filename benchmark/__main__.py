@@ -43,4 +43,6 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from benchmark.cli_errors import run_cli
+
+    run_cli(main)
