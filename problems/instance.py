@@ -10,7 +10,6 @@ fully resolved problem at full precision, atomically.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -33,7 +32,7 @@ from problems.scenario import (
     MecScenario,
     Tier,
 )
-from problems.schema import key_text, short
+from problems.schema import finite_number, key_text, short
 
 FORMAT = "partition-instance/1"
 #: the largest class count a float holds exactly (the exit result size is num_classes * 4 bytes)
@@ -96,14 +95,7 @@ class _Obj:
 
 
 def _number(value: Any, where: str, *, positive: bool = False, at_most: float | None = None) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise FieldError(where, "must be a number", short(value))
-    try:
-        value = float(value)
-    except OverflowError:  # an integer beyond the float range
-        raise FieldError(where, "must be finite (too large for a float)", short(value)) from None
-    if not math.isfinite(value):
-        raise FieldError(where, "must be finite", value)
+    value = finite_number(value, where)
     if value < 0:
         raise FieldError(where, "must not be negative", value)
     if positive and value == 0:

@@ -41,6 +41,19 @@ def key_text(key: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
+def finite_number(value: Any, key: str) -> float:
+    """`value` as a finite float (JSON and YAML numbers; booleans are not numbers)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise FieldError(key, "must be a number", short(value))
+    try:
+        value = float(value)
+    except OverflowError:  # an integer beyond the float range
+        raise FieldError(key, "must be finite (too large for a float)", short(value)) from None
+    if not math.isfinite(value):
+        raise FieldError(key, "must be finite", short(value))
+    return value
+
+
 def _coerce(value: Any, tp: Any, key: str) -> Any:
     origin = typing.get_origin(tp)
     if tp is Any:
@@ -95,15 +108,7 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
             raise FieldError(key, "must be an integer", short(value))
         return value
     if tp is float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise FieldError(key, "must be a number", short(value))
-        try:
-            value = float(value)
-        except OverflowError:  # an integer beyond the float range
-            raise FieldError(key, "must be finite (too large for a float)", short(value)) from None
-        if not math.isfinite(value):
-            raise FieldError(key, "must be finite", short(value))
-        return value
+        return finite_number(value, key)
     if tp is str:
         if not isinstance(value, str):
             raise FieldError(key, "must be a string", short(value))
