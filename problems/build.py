@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from problems.errors import FieldError
+from problems.instance import check_finite
 from problems.models import ModelConfig, profile_from_config
 from problems.networks import NetworkConfig, network_from_config
 from problems.presets import COLLABORATORS, collaborator_d, mec_tiers
@@ -157,7 +158,7 @@ SCENARIO_SCHEMAS = {"mec": MecConfig, "d2d": D2DConfig}
 def scenario_config(data: Mapping | None) -> MecConfig | D2DConfig:
     data = dict(data or {})
     kind = data.get("kind", "mec")
-    if kind not in SCENARIO_SCHEMAS:
+    if not isinstance(kind, str) or kind not in SCENARIO_SCHEMAS:
         raise FieldError("scenario.kind", f"unknown scenario; choose one of {sorted(SCENARIO_SCHEMAS)}", kind)
     return from_mapping(SCENARIO_SCHEMAS[kind], data, "scenario")
 
@@ -213,4 +214,6 @@ def build_problem(model: Mapping | None, scenario: Mapping | None, network: Mapp
         sc = D2DScenario(device=device, collaborator=Tier(scfg.collaborator, d), link=net.d2d,
                          power=D2DPower(**vars(scfg.power)), w_energy=scfg.weights.energy, early_exit=early_exit)
     name = f"{profile.name}-{scfg.kind}-{net.name}"
-    return Problem(replace(profile, name=name), sc, name=name)
+    problem = Problem(replace(profile, name=name), sc, name=name)
+    check_finite(problem)  # finite inputs whose costs overflow are refused as for instance files
+    return problem

@@ -50,6 +50,10 @@ class ChainTables:
         """The same chain with (T, E, D) folded into one scalar: by the scenario's cost
         weights, or by `weights` (e.g. (1, 0, 0) for the latency alone)."""
         w = self.weights if weights is None else np.asarray(weights, dtype=float)
+        with np.errstate(over="ignore", invalid="ignore"):  # overflowing inputs are refused by check_finite
+            return self._folded(w)
+
+    def _folded(self, w: np.ndarray) -> CostTables:
         return CostTables(
             unary=np.tensordot(w, self.unary, axes=1),
             trans=np.tensordot(w, self.trans, axes=1),

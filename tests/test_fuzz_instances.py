@@ -324,15 +324,11 @@ def test_config_groups_build_or_name_a_field(scenario, network, kind):
     assert isinstance(p, Problem)
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError, reason="problems.build.scenario_config tests an unhashable kind "
-                                                          "for membership in a dict")
 def test_config_scenario_kind_of_a_wrong_type_is_a_field_error():
     with pytest.raises(FieldError):
         build_problem({"name": "alexnet"}, {"kind": ["mec"]}, {})
 
 
-@pytest.mark.xfail(strict=True, reason="build_problem does not refuse finite values whose costs overflow "
-                                       "(problems.instance.check_finite does, for instance files)")
 def test_config_values_whose_costs_overflow_are_field_errors():
     with pytest.raises(FieldError):
         build_problem({"name": "alexnet"}, {"kind": "mec", "weights": {"energy": 1e308}}, {})
