@@ -1,0 +1,61 @@
+"""Solvers on synthetic chains of 1,000 and 10,000 blocks: time, peak memory, refusals (`make bench`).
+
+Each case runs in a fresh interpreter (`benchmark.measure_scale`), which loads the chain's
+instance file, so that its peak RSS (VmHWM) is its own. Asserted: every solver finishes or,
+for `exhaustive`, refuses with a one-line reason; the exact solvers reach the dp optimum;
+peak RSS stays under 4 GB; repeated `solve` / `evaluate` calls keep the RSS flat.
+Times are recorded (`record_property`), not asserted; docs/bench-scale.md has the numbers.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from benchmark.measure_scale import CASES, LOOPS, build_instance, child
+
+pytestmark = pytest.mark.bench
+
+DEPTHS = (1000, 10_000)
+PEAK_LIMIT_MB = 4096
+#: RSS growth allowed over a loop after its warm-up (allocator noise, lazily grown caches)
+GROWTH_LIMIT_MB = 8.0
+
+
+@pytest.fixture(scope="module")
+def instances(tmp_path_factory) -> dict[int, Path]:
+    folder = tmp_path_factory.mktemp("scale")
+    return {depth: build_instance(depth, False, folder) for depth in DEPTHS}
+
+
+@pytest.mark.parametrize("depth", DEPTHS)
+@pytest.mark.parametrize("label", ["dp", "exhaustive", "ilp", "genetic", "iorlo"])
+def test_scale_case(instances, record_property, depth, label):
+    solver, params = CASES[label]
+    row = child(["--case", str(instances[depth]), solver, json.dumps(params), "3", "30"], timeout_s=1800)
+    for key in ("load_s", "prepare_s", "first_solve_s", "solve_median_s", "import_MB", "loaded_MB", "peak_MB"):
+        if key in row:
+            record_property(key, row[key])
+    if label == "exhaustive":
+        assert row["status"] == "unsupported", row
+        assert len(row["error"].splitlines()) == 1 and "solver.limit" in row["error"]
+        return
+    assert row["status"] == "ok", row
+    assert row["n_blocks"] == depth
+    assert row["peak_MB"] < PEAK_LIMIT_MB
+    if label in ("dp", "ilp"):
+        assert abs(row["gap"]) < 1e-6, row
+    assert row["gap"] > -1e-9
+
+
+@pytest.mark.parametrize("depth", DEPTHS)
+@pytest.mark.parametrize(("what", "label", "iterations"), LOOPS)
+def test_memory_stays_flat(instances, record_property, depth, what, label, iterations):
+    solver, params = CASES[label] if label else ("-", {})
+    row = child(["--loop", str(instances[depth]), what, solver, json.dumps(params), str(iterations)], timeout_s=1800)
+    assert "growth_MB" in row, row
+    record_property("samples_MB", row["samples_MB"])
+    assert row["growth_MB"] < GROWTH_LIMIT_MB, row
+    assert row["rss_max_MB"] - row["rss_after_warmup_MB"] < GROWTH_LIMIT_MB, row
