@@ -7,7 +7,7 @@ are checked here so that a bad value fails before anything is computed or writte
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from problems.errors import FieldError
@@ -214,6 +214,6 @@ def build_problem(model: Mapping | None, scenario: Mapping | None, network: Mapp
         sc = D2DScenario(device=device, collaborator=Tier(scfg.collaborator, d), link=net.d2d,
                          power=D2DPower(**vars(scfg.power)), w_energy=scfg.weights.energy, early_exit=early_exit)
     name = f"{profile.name}-{scfg.kind}-{net.name}"
-    problem = Problem(replace(profile, name=name), sc, name=name)
+    problem = Problem(profile, sc, name=name)  # the profile keeps the model's name
     check_finite(problem)  # finite inputs whose costs overflow are refused as for instance files
     return problem
