@@ -42,7 +42,7 @@ DEFAULT_CASES = ("dp", "exhaustive", "ilp", "genetic", "iorlo")
 EXIT_CASES = ("dp", "ilp", "ilp-scip")
 #: (what, case, iterations) of the memory loops: `evaluate` scores a random population of 64
 LOOPS = (("evaluate", None, 200), ("solve", "dp", 500), ("solve", "iorlo", 500), ("solve", "genetic", 20),
-         ("solve", "ilp", 10))
+         ("solve", "ilp", 30))
 
 
 def status_kb(key: str) -> int:
@@ -95,7 +95,7 @@ def run_case(instance: str, solver: str, params: dict, repeats: int, budget_s: f
 
 
 def run_loop(instance: str, what: str, solver: str | None, params: dict, iterations: int) -> dict[str, Any]:
-    """RSS while calling solve (or evaluate) `iterations` times: sampled after a warm-up tenth."""
+    """RSS while calling solve (or evaluate) `iterations` times: sampled after a warm-up (a tenth, at least 3)."""
     import numpy as np
 
     from problems.instance import load_instance
@@ -107,7 +107,7 @@ def run_loop(instance: str, what: str, solver: str | None, params: dict, iterati
     X = rng.integers(0, problem.n_tiers, (64, problem.n_blocks))
     if made is not None:
         made.prepare(problem, np.random.default_rng(0))
-    warm = max(1, iterations // 10)
+    warm = min(iterations, max(3, iterations // 10))
     samples = []
     t0 = time.perf_counter()
     for j in range(iterations):
@@ -156,10 +156,10 @@ def child(args: list[str], timeout_s: float) -> dict[str, Any]:
 
 
 def measure(depths: list[int], cases: list[str], repeats: int, budget_s: float, exits: bool, loops: bool,
-            out: Path, timeout_s: float) -> list[dict[str, Any]]:
+            out: Path, timeout_s: float, run_cases: bool = True) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for depth in depths:
-        variants = [False, True] if exits else [False]
+        variants = ([False, True] if exits else [False]) if run_cases else []
         for with_exits in variants:
             path = build_instance(depth, with_exits, out / "instances")
             for label in cases:
@@ -245,6 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--budget", type=float, default=30.0, help="no more repeats once this many seconds are spent")
     ap.add_argument("--exits", action="store_true", help="also the early-exit variant (dp, ilp, ilp-scip)")
     ap.add_argument("--no-loops", action="store_true", help="skip the memory loops")
+    ap.add_argument("--loops-only", action="store_true", help="only the memory loops")
     ap.add_argument("--timeout", type=float, default=1800.0, help="seconds per case")
     ap.add_argument("--out", type=Path, default=Path("outputs/scale"))
     ap.add_argument("--table", type=Path, metavar="ROWS_JSON", help="only print the tables of a rows.json")
@@ -264,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
         print(markdown(json.loads(args.table.read_text())))
         return 0
     rows = measure(args.depths, args.cases, args.repeats, args.budget, args.exits, not args.no_loops, args.out,
-                   args.timeout)
+                   args.timeout, run_cases=not args.loops_only)
     print(markdown(rows))
     return 0
 
