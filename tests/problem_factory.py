@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from problems import Problem
@@ -71,3 +73,17 @@ def random_problem(seed: int, n: int, kind: str | None = None, exits: bool | Non
                              link=D2DLink(float(rng.uniform(5, 200)), float(rng.uniform(0, 200))),
                              w_energy=float(rng.uniform(0, 600)), early_exit=ee)
     return Problem(profile, sc, name=f"random-{kind}-{seed}")
+
+
+def mutated(doc: dict, path: tuple, value) -> dict:
+    """A deep copy of an instance document with `path` set to `value` (KeyError: deleted)."""
+    doc = copy.deepcopy(doc)
+    *head, last = path
+    target = doc
+    for key in head:
+        target = target[key]
+    if value is KeyError:
+        del target[last]
+    else:
+        target[last] = value
+    return doc

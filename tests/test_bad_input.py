@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from problem_factory import mutated
 
 from problems.build import build_problem
 from problems.instance import problem_to_dict
@@ -18,16 +19,7 @@ GOOD_D2D = problem_to_dict(build_problem({"name": "alexnet"}, {"kind": "d2d"}, {
 
 
 def _doc(base, path, value):
-    doc = json.loads(json.dumps(base))
-    *head, last = path
-    target = doc
-    for key in head:
-        target = target[key]
-    if value is KeyError:
-        del target[last]
-    else:
-        target[last] = value
-    return json.dumps(doc, allow_nan=True)
+    return json.dumps(mutated(base, path, value), allow_nan=True)
 
 
 # (case id, command-line arguments, instance text or None, words the one line must contain)

@@ -1,13 +1,12 @@
 """Portable instance files: round trip and validation naming the field."""
 
-import copy
 import json
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from problem_factory import random_problem
+from problem_factory import mutated, random_problem
 
 from problems.build import build_problem
 from problems.errors import FieldError
@@ -64,19 +63,6 @@ BASE = problem_to_dict(build_problem({"name": "alexnet"}, {}, {}))
 BASE_D2D = problem_to_dict(build_problem({"name": "alexnet"}, {"kind": "d2d"}, {}))
 
 
-def _mutate(doc, path, value):
-    doc = copy.deepcopy(doc)
-    *head, last = path
-    target = doc
-    for key in head:
-        target = target[key]
-    if value is KeyError:
-        del target[last]
-    else:
-        target[last] = value
-    return doc
-
-
 BAD = [
     (BASE, ("format",), "partition-instance/2", "format"),
     (BASE, ("blocks",), [], "blocks"),
@@ -109,7 +95,7 @@ BAD = [
 @pytest.mark.parametrize(("doc", "path", "value", "field"), BAD)
 def test_invalid_instances_name_the_field(doc, path, value, field):
     with pytest.raises(FieldError) as err:
-        problem_from_dict(_mutate(doc, path, value))
+        problem_from_dict(mutated(doc, path, value))
     assert err.value.field == field
     assert "\n" not in str(err.value)
 
