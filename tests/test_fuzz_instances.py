@@ -321,7 +321,7 @@ def test_config_groups_build_or_name_a_field(scenario, network, kind):
     except FieldError as exc:
         check_error(exc)
         return
-    assert isinstance(p, Problem)
+    check_problem(p)
 
 
 def test_config_scenario_kind_of_a_wrong_type_is_a_field_error():
