@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from problems.errors import FieldError
 from problems.instance import check_finite
@@ -18,18 +17,7 @@ from problems.presets import COLLABORATORS, collaborator_d, mec_tiers
 from problems.problem import Problem
 from problems.profile import Profile
 from problems.scenario import Collaborator, D2DPower, D2DScenario, EarlyExit, MecPower, MecScenario, Tier
-from problems.schema import from_mapping
-
-
-def _check(prefix: str, obj: Any, positive: tuple[str, ...] = (), non_negative: tuple[str, ...] = ()) -> None:
-    for key in positive:
-        value = getattr(obj, key)
-        if value is not None and not value > 0:
-            raise FieldError(f"{prefix}.{key}", "must be greater than 0", value)
-    for key in non_negative:
-        value = getattr(obj, key)
-        if value is not None and not value >= 0:
-            raise FieldError(f"{prefix}.{key}", "must not be negative", value)
+from problems.schema import from_mapping, require
 
 
 @dataclass
@@ -40,7 +28,7 @@ class TierConfig:
     e: float = 1.0
 
     def validate(self, prefix: str) -> None:
-        _check(prefix, self, positive=("d",), non_negative=("e",))
+        require(prefix, self, positive=("d",), non_negative=("e",))
 
 
 @dataclass
@@ -50,7 +38,7 @@ class ServerTierConfig:
     d: float | None = None
 
     def validate(self, prefix: str) -> None:
-        _check(prefix, self, positive=("d",))
+        require(prefix, self, positive=("d",))
 
 
 @dataclass
@@ -73,7 +61,7 @@ class MecWeights:
     deploy: float = 500.0
 
     def validate(self, prefix: str) -> None:
-        _check(prefix, self, non_negative=("energy", "deploy"))
+        require(prefix, self, non_negative=("energy", "deploy"))
 
 
 @dataclass
@@ -81,7 +69,7 @@ class D2DWeights:
     energy: float = 300.0
 
     def validate(self, prefix: str) -> None:
-        _check(prefix, self, non_negative=("energy",))
+        require(prefix, self, non_negative=("energy",))
 
 
 @dataclass
@@ -91,7 +79,7 @@ class MecPowerConfig:
     beta_mw: float = 11475.97
 
     def validate(self, prefix: str) -> None:
-        _check(prefix, self, non_negative=("alpha_up_mw_per_mbps", "alpha_down_mw_per_mbps", "beta_mw"))
+        require(prefix, self, non_negative=("alpha_up_mw_per_mbps", "alpha_down_mw_per_mbps", "beta_mw"))
 
 
 @dataclass
@@ -100,7 +88,7 @@ class D2DPowerConfig:
     beta_mw: float = 132.86
 
     def validate(self, prefix: str) -> None:
-        _check(prefix, self, non_negative=("alpha_mw_per_mbps", "beta_mw"))
+        require(prefix, self, non_negative=("alpha_mw_per_mbps", "beta_mw"))
 
 
 @dataclass
@@ -130,7 +118,7 @@ class CollaboratorConfig:
     delay_ms: float | None = None
 
     def validate(self, prefix: str) -> None:
-        _check(prefix, self, positive=("d", "mbps"), non_negative=("delay_ms",))
+        require(prefix, self, positive=("d", "mbps"), non_negative=("delay_ms",))
         if self.d is None and self.name not in COLLABORATORS:
             raise FieldError(f"{prefix}.d", f"needed for a collaborator not in {sorted(COLLABORATORS)}", None)
 
@@ -147,7 +135,7 @@ class D2DConfig:
     early_exit: EarlyExitConfig = field(default_factory=EarlyExitConfig)
 
     def validate(self, prefix: str) -> None:
-        _check(prefix, self, positive=("collaborator_d",))
+        require(prefix, self, positive=("collaborator_d",))
         if self.collaborators is not None and not self.collaborators:
             raise FieldError(f"{prefix}.collaborators", "must not be empty", [])
 

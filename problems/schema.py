@@ -41,6 +41,18 @@ def key_text(key: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
+def require(prefix: str, obj: Any, positive: tuple[str, ...] = (), non_negative: tuple[str, ...] = ()) -> None:
+    """Bounds of config fields (null fields pass): `positive` > 0, `non_negative` >= 0."""
+    for key in positive:
+        value = getattr(obj, key)
+        if value is not None and not value > 0:
+            raise FieldError(f"{prefix}.{key}", "must be greater than 0", value)
+    for key in non_negative:
+        value = getattr(obj, key)
+        if value is not None and not value >= 0:
+            raise FieldError(f"{prefix}.{key}", "must not be negative", value)
+
+
 def finite_number(value: Any, key: str) -> float:
     """`value` as a finite float (JSON and YAML numbers; booleans are not numbers)."""
     if isinstance(value, bool) or not isinstance(value, int | float):

@@ -55,13 +55,6 @@ def validate_thresholds(cfg: Any, prefix: str) -> None:
         raise FieldError(f"{prefix}.zeta", "must lie in [0, 1]", cfg.zeta)
 
 
-def check_positive(cfg: Any, prefix: str, names: tuple[str, ...]) -> None:
-    for name in names:
-        value = getattr(cfg, name)
-        if not value > 0:
-            raise FieldError(f"{prefix}.{name}", "must be greater than 0", value)
-
-
 # -- networks -------------------------------------------------------------------------------
 def _linear(n_in: int, n_out: int, gen: torch.Generator) -> nn.Linear:
     """nn.Linear with torch's default initialization drawn from `gen`, not the global RNG."""

@@ -35,11 +35,11 @@ from tqdm.auto import tqdm
 
 from problems import Problem
 from problems.errors import FieldError
+from problems.schema import require
 from solvers._ddpg import (
     CheckpointError,
     NumpyActor,
     cache_key,
-    check_positive,
     checkpoint_path,
     intent_bounds,
     load_checkpoint,
@@ -84,7 +84,7 @@ class Config:
 
     def validate(self, prefix: str) -> None:
         validate_thresholds(self, prefix)
-        check_positive(self, prefix, ("actor_hidden", "critic_hidden", "memory", "batch_size", "episodes", "steps",
+        require(prefix, self, positive=("actor_hidden", "critic_hidden", "memory", "batch_size", "episodes", "steps",
                                       "lr_actor", "lr_critic", "reward_scale"))
         for name in ("sigma", "gamma"):
             if not getattr(self, name) >= 0:

@@ -53,11 +53,11 @@ from problems.errors import FieldError
 from problems.networks import sample_network, sample_ranges
 from problems.presets import Network
 from problems.scenario import D2DLink, Link, MecScenario
+from problems.schema import require
 from solvers._ddpg import (
     CheckpointError,
     NumpyActor,
     cache_key,
-    check_positive,
     checkpoint_path,
     intent_bounds,
     load_checkpoint,
@@ -99,7 +99,7 @@ class Config:
 
     def validate(self, prefix: str) -> None:
         validate_thresholds(self, prefix)
-        check_positive(self, prefix, ("hidden", "updates", "contexts", "lr", "lr_end"))
+        require(prefix, self, positive=("hidden", "updates", "contexts", "lr", "lr_end"))
         for name in ("samples", "sigma", "search_rounds"):
             if not getattr(self, name) >= 0:
                 raise FieldError(f"{prefix}.{name}", "must not be negative", getattr(self, name))
