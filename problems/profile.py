@@ -30,6 +30,10 @@ class Block:
     latency_ms: float | None = None
     energy_j: float | None = None
     exit_prob: float | None = None
+    #: spec section 11: one measured latency per tier of the scenario (not scaled by d)
+    tier_latency_ms: tuple[float, ...] | None = None
+    #: spec section 12: indices of the blocks whose outputs this block reads (None: [v-1])
+    inputs: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,18 @@ class Profile:
     @property
     def n_blocks(self) -> int:
         return len(self.blocks)
+
+    @property
+    def is_dag(self) -> bool:
+        """Explicit `inputs` on any block make a DAG instance (spec section 12)."""
+        return any(b.inputs is not None for b in self.blocks)
+
+    def inputs_of(self, v: int) -> tuple[int, ...]:
+        """The blocks block v reads: its `inputs`, else [v-1] (none for block 0)."""
+        given = self.blocks[v].inputs
+        if given is not None:
+            return given
+        return (v - 1,) if v > 0 else ()
 
     def reference_costs(self) -> tuple[np.ndarray, np.ndarray]:
         """Per-block reference latency L_i (ms) and device energy W_i (J) (computed once)."""
