@@ -10,7 +10,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from problems.errors import FieldError
-from problems.instance import check_finite
 from problems.models import ModelConfig, profile_from_config
 from problems.networks import NetworkConfig, network_from_config
 from problems.presets import COLLABORATORS, collaborator_d, mec_tiers
@@ -202,6 +201,4 @@ def build_problem(model: Mapping | None, scenario: Mapping | None, network: Mapp
         sc = D2DScenario(device=device, collaborator=Tier(scfg.collaborator, d), link=net.d2d,
                          power=D2DPower(**vars(scfg.power)), w_energy=scfg.weights.energy, early_exit=early_exit)
     name = f"{profile.name}-{scfg.kind}-{net.name}"
-    problem = Problem(profile, sc, name=name)  # the profile keeps the model's name
-    check_finite(problem)  # finite inputs whose costs overflow are refused as for instance files
-    return problem
+    return Problem(profile, sc, name=name)  # the profile keeps the model's name

@@ -37,8 +37,6 @@ from problems.schema import finite_number, key_text, short
 FORMAT = "partition-instance/1"
 #: the largest class count a float holds exactly (the exit result size is num_classes * 4 bytes)
 MAX_CLASSES = 2**53
-#: an upper bound on any assignment's latency, energy, deploy share and cost
-MAX_TOTAL = 1e300
 
 
 # -- reading helpers: every accessor knows the dotted path of what it reads ------------
@@ -259,41 +257,7 @@ def problem_from_dict(doc: Any) -> Problem:
     o = _Obj(sc_raw, "scenario", _SCENARIO_KEYS[kind])
     scenario = _mec(o) if kind == "mec" else _d2d(o)
     name = top.string("name", "instance")
-    with np.errstate(over="ignore", invalid="ignore"):
-        problem = Problem(Profile(name=name, blocks=blocks), scenario, name=name)
-        check_finite(problem)
-    return problem
-
-
-def check_finite(problem: Problem) -> None:
-    """Finite inputs can still overflow the cost (1e300 KB over a 1e-300 Mbit/s link); such
-    a problem would score NaN or inf, so it is refused, naming where along the chain.
-
-    Every table entry is >= 0 and the reach is <= 1, so when the sum of each table's
-    largest entries is below `MAX_TOTAL`, every assignment's (T, E, D) and cost are
-    finite, with room left for rounding."""
-    ct = problem.chain
-    n = ct.n
-    ct_cost = problem.cost_tables
-    for label, unary, trans, exit_, final in (
-        ("latency, energy or deploy share", ct.unary, ct.trans, ct.exit, ct.final),
-        ("weighted cost", ct_cost.unary[None], ct_cost.trans[None], ct_cost.exit[None], ct_cost.final[None]),
-    ):
-        for table, field in ((unary, "blocks[{i}]"), (trans, "blocks[{i}].in_kb"), (exit_, "blocks[{i}].out_kb")):
-            bad = ~np.isfinite(table).reshape(table.shape[0], n, -1).all(axis=(0, 2))
-            if bad.any():
-                i = int(np.argmax(bad))
-                raise FieldError(field.format(i=i), f"values too large: the {label} overflows", None,
-                                 show_value=False)
-        if not np.isfinite(final).all():
-            raise FieldError(f"blocks[{n - 1}].out_kb", f"values too large: the {label} overflows", None,
-                             show_value=False)
-        running = np.cumsum(unary.max(axis=2) + trans.max(axis=(2, 3)) + exit_.max(axis=2), axis=1)  # [c, n]
-        if not (running[:, -1] + final.max(axis=1) < MAX_TOTAL).all():
-            over = (running >= MAX_TOTAL).any(axis=0)
-            field = f"blocks[{int(np.argmax(over))}]" if over.any() else f"blocks[{n - 1}].out_kb"
-            raise FieldError(field, f"values too large: the {label} up to here can exceed {MAX_TOTAL:g}", None,
-                             show_value=False)
+    return Problem(Profile(name=name, blocks=blocks), scenario, name=name)
 
 
 def _path_text(path: Path) -> str:

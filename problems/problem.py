@@ -1,11 +1,11 @@
-"""`Problem`: the encoding, the batched scorer and the chain structure of one instance.
+"""`Problem`: the encoding, the batched scorer and the cost structure of one instance.
 
 Following pymoo's `Problem`, the problem owns the encoding (an int vector of tiers per
-block) and a batched `evaluate(X[pop, n])`; solvers stay thin. Scoring reads the chain
-tables of `problems.chain` only. Large populations go through group tables: the
-chain is cut into groups of g blocks, every tier pattern of a group (with the tier of
-the block before it) is scored once by the same chain walk, and an assignment's
-value is a handful of row lookups instead of one per block.
+block) and a batched `evaluate(X[pop, n])`; solvers stay thin. Scoring reads the tables
+of `problems.tables` through the scorers of `problems.scoring` only. Large chain
+populations go through group tables: the chain is cut into groups of g blocks, every tier
+pattern of a group (with the tier of the block before it) is scored once by the same
+chain walk, and an assignment's value is a handful of row lookups instead of one per block.
 """
 
 from __future__ import annotations
@@ -15,10 +15,12 @@ from functools import cached_property
 
 import numpy as np
 
-from problems.chain import COMPONENTS, ChainTables, CostTables, build_chain
 from problems.errors import ProblemError
 from problems.profile import Profile
 from problems.scenario import Scenario
+from problems.scoring import Stack, chain_walk, dag_sum
+from problems.structure import check_finite, check_structure
+from problems.tables import COMPONENTS, ChainTables, CostTables, build_tables
 
 #: populations at least this large use the group tables
 GROUPED_MIN_POP = 16
@@ -41,35 +43,6 @@ class Evaluation:
         return {f: float(getattr(self, f)[j]) for f in ("latency_ms", "energy_j", "deploy", "cost")}
 
 
-def _walk(ct: ChainTables, X: np.ndarray, start: int, prev: np.ndarray, pending_exit: bool):
-    """Walk blocks start..start+X.shape[1]-1 for every row of X.
-
-    `prev` holds the tier of block start-1 (the device for start = 0). With
-    `pending_exit` the exit decision after block start-1 is made here. Returns the
-    (T, E, D) sums [3, pop] relative to the reach at entry, and the surviving reach.
-    """
-    pop, width = X.shape
-    n = ct.n
-    acc = np.zeros((3, pop))
-    reach = np.ones(pop)
-    if pending_exit and ct.has_exits:
-        boundary = X[:, 0] != prev
-        acc += boundary * ct.exit[:, start - 1, prev]
-        reach = np.where(boundary, ct.keep[start - 1], 1.0)
-    for j in range(width):
-        i = start + j
-        s = X[:, j]
-        acc += reach * (ct.unary[:, i, s] + ct.trans[:, i, prev, s])
-        if ct.has_exits and j + 1 < width:
-            boundary = X[:, j + 1] != s
-            acc += (boundary * reach) * ct.exit[:, i, s]
-            reach = np.where(boundary, reach * ct.keep[i], reach)
-        prev = s
-    if start + width == n:
-        acc += reach * ct.final[:, prev]
-    return acc, reach
-
-
 @dataclass(frozen=True, eq=False)
 class _Groups:
     bounds: list[tuple[int, int]]
@@ -83,10 +56,23 @@ class Problem:
     def __init__(self, profile: Profile, scenario: Scenario, name: str | None = None):
         if profile.n_blocks == 0:
             raise ProblemError("blocks: the block list is empty")
+        check_structure(profile, scenario)
         self.profile = profile
         self.scenario = scenario
         self.name = name or profile.name
-        self.chain: ChainTables = build_chain(profile, scenario)
+        with np.errstate(over="ignore", invalid="ignore"):
+            self.chain: ChainTables = build_tables(profile, scenario)
+        check_finite(self.chain)  # finite inputs whose costs overflow are refused
+
+    def with_scenario(self, scenario: Scenario, name: str | None = None) -> Problem:
+        """The same model under another scenario (e.g. other network conditions)."""
+        return Problem(self.profile, scenario, name=name or self.name)
+
+    def with_network(self, network, name: str | None = None) -> Problem:
+        """The same model and tiers under the links of `network` (a `problems.presets.Network`)."""
+        from problems.build import scenario_with_network
+
+        return self.with_scenario(scenario_with_network(self.scenario, network), name=name)
 
     # -- encoding -------------------------------------------------------------
     @property
@@ -104,6 +90,11 @@ class Problem:
     @property
     def kind(self) -> str:
         return self.scenario.kind
+
+    @property
+    def is_dag(self) -> bool:
+        """Whether scoring needs the DAG data flow (a chain written with explicit inputs does not)."""
+        return self.chain.dag is not None
 
     @cached_property
     def cost_tables(self) -> CostTables:
@@ -123,14 +114,19 @@ class Problem:
         return X
 
     # -- scoring --------------------------------------------------------------
+    @cached_property
+    def _stack(self) -> Stack:
+        return Stack.of_components(self.chain)
+
     def evaluate(self, X) -> Evaluation:
         """Score a population of assignments [pop, n] (or one assignment [n])."""
         X = self.check(X)
-        if X.shape[0] >= GROUPED_MIN_POP:
+        if self.is_dag:
+            comps = dag_sum(self._stack, X.astype(np.intp, copy=False)[None])[0]
+        elif X.shape[0] >= GROUPED_MIN_POP:
             comps = self._evaluate_grouped(X)
         else:
-            prev = np.zeros(X.shape[0], dtype=np.intp)
-            comps, _ = _walk(self.chain, X.astype(np.intp, copy=False), 0, prev, False)
+            comps = chain_walk(self._stack, X.astype(np.intp, copy=False)[None])[0][0]
         cost = self.chain.weights @ comps
         return Evaluation(comps[0], comps[1], comps[2], cost)
 
@@ -150,9 +146,8 @@ class Problem:
             w = b - a
             # pattern code = prev + k * S_a + k^2 * S_{a+1} + ...
             pats = np.indices((k,) * (w + 1)).reshape(w + 1, -1)[::-1].T.astype(np.intp)
-            prev = pats[:, 0] if a > 0 else np.zeros(len(pats), dtype=np.intp)
-            acc, reach = _walk(self.chain, pats[:, 1:], a, prev, pending_exit=a > 0)
-            rows.append(np.vstack([acc, reach]))
+            acc, reach = chain_walk(self._stack, pats[None, :, 1:], a, pats[None, :, 0])
+            rows.append(np.vstack([acc[0], reach]))
             offsets.append(base)
             base += len(pats)
         return _Groups(bounds, np.array(offsets, dtype=np.intp), np.hstack(rows))
@@ -184,7 +179,7 @@ class Problem:
                 reach *= np.take(grp.rows[3], idx)
         return comps
 
-    # -- chain structure for structured solvers --------------------------------
+    # -- structure for structured solvers --------------------------------------
     def fixed(self, tier: int) -> np.ndarray:
         """The assignment that places every block on one tier."""
         return np.full(self.n_blocks, tier, dtype=np.intp)

@@ -12,13 +12,14 @@ integrality; without side constraints the relaxation is a shortest path and inte
 Early exits scale what follows an active exit by keep[i]. The expectation stays linear in
 reach variables: r[i, s] (reach at block i on tier s, r[0, .] = x[0, .]) and u[i, p, s]
 (reach carried along the move), with sum_s u[i, p, s] = r[i-1, p], u <= y and
-r[i, s] = sum_p g[p, s] u[i, p, s], g = keep[i-1] off the diagonal and 1 on it. Given x
+r[i, s] = sum_p g[p, s] u[i, p, s], g = gain[i-1] of `problems.tables` (keep[i-1] off the
+diagonal, 1 on it). Given x
 these values are unique, so the program is exact. Without exits r = x and u = y.
 
 Any quantity the chain tables describe (cost, latency, energy) is then one linear form:
 x[0, s] carries unary[0, s] + trans[0, 0, s], r[i, s] carries unary[i, s], u[i, p, s]
-carries trans[i, p, s] (plus exit[i-1, p] + (keep[i-1] - 1) * trans[i, p, s] off the
-diagonal, i.e. exit + keep * trans), and the last block's reach carries final[s].
+carries trans[i, p, s] (with exits pay[i-1, p, s] + gain[i-1, p, s] * trans[i, p, s]), and the
+last block's reach carries final[s].
 
 CP-SAT takes integers only: forms are scaled to about 2^32 units and rounded (an
 assignment's value moves by at most n + 1/2 units, below 1e-6 relative for chains of
@@ -36,7 +37,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from problems.chain import ChainTables, CostTables
+from problems.tables import ChainTables, CostTables
 from solvers.base import Unsupported
 
 BACKENDS = ("cbc", "scip", "cp-sat")
@@ -56,8 +57,7 @@ def component_tables(chain: ChainTables, weights: Sequence[float]) -> CostTables
 
 def restrict(t: CostTables, tiers: Sequence[int]) -> CostTables:
     """The tables over a subset of tiers (in that order)."""
-    s = np.asarray(tiers, dtype=np.intp)
-    return CostTables(t.unary[:, s], t.trans[:, s][:, :, s], t.final[s], t.exit[:, s], t.keep, t.has_exits)
+    return t.restrict(tiers)
 
 
 @dataclass(frozen=True)
@@ -106,9 +106,9 @@ class _Model:
         self.rows.append((np.asarray(idx, dtype=np.intp), np.asarray(coef, dtype=float), lo, hi))
 
 
-def _structure(n: int, k: int, keep: np.ndarray | None) -> _Model:
-    """Variables and rows of the program; `keep` (exits on) adds the reach variables."""
-    exits = keep is not None
+def _structure(n: int, k: int, gain: np.ndarray | None) -> _Model:
+    """Variables and rows of the program; `gain` (exits on: the reach kept per move) adds the reach variables."""
+    exits = gain is not None
     n_x, n_y = n * k, (n - 1) * k * k
     n_vars = n_x + n_y + (n_y + (n - 1) * k if exits else 0)
     integer = np.zeros(n_vars, dtype=bool)
@@ -124,16 +124,14 @@ def _structure(n: int, k: int, keep: np.ndarray | None) -> _Model:
             m.add(np.append(y[i - 1, p, :], x[i - 1, p]), flow, 0.0, 0.0)
         for s in range(k):
             m.add(np.append(y[i - 1, :, s], x[i, s]), flow, 0.0, 0.0)
-    if keep is not None:
+    if gain is not None:
         for i in range(1, n):
             for p in range(k):
                 m.add(np.append(u[i - 1, p, :], r[i - 1, p]), flow, 0.0, 0.0)
                 for s in range(k):
                     m.add([u[i - 1, p, s], y[i - 1, p, s]], [1.0, -1.0], -math.inf, 0.0)
             for s in range(k):  # r[i, s] = sum_p g[p, s] u[i, p, s]
-                gain = np.full(k, float(keep[i - 1]))
-                gain[s] = 1.0
-                m.add(np.append(u[i - 1, :, s], r[i, s]), np.append(-gain, 1.0), 0.0, 0.0)
+                m.add(np.append(u[i - 1, :, s], r[i, s]), np.append(-gain[i - 1, :, s], 1.0), 0.0, 0.0)
     return m
 
 
@@ -146,10 +144,9 @@ def _form(m: _Model, t: CostTables) -> np.ndarray:
     np.add.at(c, r[0], t.trans[0, 0])
     np.add.at(c, r[n - 1], t.final)
     if n > 1:
-        move = t.trans[1:].copy()  # [n-1, p, s]
-        if m.exits:
-            off = ~np.eye(k, dtype=bool)
-            move = np.where(off[None], t.exit[:-1, :, None] + t.keep[:-1, None, None] * move, move)
+        move = t.trans[1:]  # [n-1, p, s]
+        if m.exits:  # the boundary terms of problems.tables: exit paid, what follows scaled by the reach kept
+            move = t.pay + t.gain * move
         np.add.at(c, u.ravel(), move.ravel())
     return c
 
@@ -171,13 +168,15 @@ def solve_chain(
     """Minimize the `objective` form over assignments to `tiers` subject to `limits`."""
     if backend not in BACKENDS:
         raise Unsupported(f"unknown MIP backend {backend!r}; choose one of {list(BACKENDS)}")
+    if objective.dag is not None:
+        raise Unsupported("the chain program needs a chain; this instance is a DAG")
     tiers = list(tiers)
     obj = restrict(objective, tiers)
     n, k = obj.unary.shape
     exits = bool(obj.has_exits and n > 1)
     if exits and backend == "cp-sat":
         raise Unsupported("early exits need continuous reach variables, which cp-sat lacks; use backend scip or cbc")
-    m = _structure(n, k, obj.keep if exits else None)
+    m = _structure(n, k, obj.gain if exits else None)
     c = _form(m, obj)
     lim_rows = []
     for lim in limits:

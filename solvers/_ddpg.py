@@ -133,7 +133,7 @@ def tables_digest(problem: Problem) -> str:
     """Hash of everything that scores assignments: the chain tables and the scenario kind."""
     ct = problem.chain
     h = hashlib.sha256(problem.kind.encode())
-    for arr in (ct.unary, ct.trans, ct.final, ct.exit, ct.keep, ct.weights):
+    for arr in ct.arrays():
         h.update(np.ascontiguousarray(arr, dtype=np.float64).tobytes())
     h.update(b"exits" if ct.has_exits else b"")
     return h.hexdigest()

@@ -1,10 +1,11 @@
 """`dp`: exact backward dynamic programming over (block, tier); the reference optimum.
 
 W_i(s) is the expected cost still to come after block i ran on tier s, per unit of
-reach. Without exits W_i(s) = min_t step(i+1, s, t) + W_{i+1}(t); with exits a tier
-change t != s first pays the exit branch and scales what follows by keep[i]:
-exit[i, s] + keep[i] * (step + W_{i+1}(t)). Expectations are linear in the reach, so
-this is exact with early exits too. O(n k^2) time, O(n k) memory. Ties go to the lower
+reach: W_i(s) = min_t pay[i, s, t] + gain[i, s, t] * (step(i+1, s, t) + W_{i+1}(t)), with the
+boundary terms of `problems.tables` (the exit branch paid and the reach kept at a tier
+change; 0 and 1 without exits). Expectations are linear in the reach, so this is exact
+with early exits too. Chains only: a DAG's fan-out is paid once per destination tier,
+which this recursion cannot see. O(n k^2) time, O(n k) memory. Ties go to the lower
 tier. The loop is compiled with numba: a decision on 17 blocks takes microseconds.
 """
 
@@ -14,13 +15,17 @@ import numba
 import numpy as np
 
 from problems import Problem
-from problems.chain import CostTables
-from solvers.base import Solution, Solver
+from problems.tables import CostTables
+from solvers.base import Solution, Solver, Unsupported
 from solvers.registry import register
 
 
+DAG_REASON = ("dp solves chains only: on a DAG a block's output is paid once per destination tier; "
+              "use ilp (exact, any tiers) or mincut (exact, two tiers)")
+
+
 @numba.njit(cache=True)
-def _backward(unary, trans, final, exit_, keep, has_exits):  # pragma: no cover - compiled
+def _backward(unary, trans, final, pay, gain):  # pragma: no cover - compiled
     n, k = unary.shape
     value = final.copy()
     choice = np.zeros((n, k), dtype=np.int64)
@@ -30,9 +35,7 @@ def _backward(unary, trans, final, exit_, keep, has_exits):  # pragma: no cover 
             best = np.inf
             arg = 0
             for t in range(k):
-                v = unary[i + 1, t] + trans[i + 1, s, t] + value[t]
-                if has_exits and t != s:
-                    v = exit_[i, s] + keep[i] * v
+                v = pay[i, s, t] + gain[i, s, t] * (unary[i + 1, t] + trans[i + 1, s, t] + value[t])
                 if v < best:
                     best = v
                     arg = t
@@ -55,7 +58,9 @@ def _backward(unary, trans, final, exit_, keep, has_exits):  # pragma: no cover 
 
 def optimum(tables: CostTables) -> tuple[np.ndarray, float]:
     """Optimal assignment and its expected cost for scalar chain tables."""
-    return _backward(tables.unary, tables.trans, tables.final, tables.exit, tables.keep, tables.has_exits)
+    if tables.dag is not None:
+        raise Unsupported(DAG_REASON)
+    return _backward(tables.unary, tables.trans, tables.final, tables.pay, tables.gain)
 
 
 @register

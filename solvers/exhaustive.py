@@ -6,7 +6,8 @@ cut into a prefix (blocks 0..m-1) and a suffix (m..n-1). The suffix tensor V[p, 
 is built backwards by broadcasting, the prefix tensors (cost so far, reach) forwards;
 each assignment then costs one multiply-add: acc[prefix] + reach[prefix] * V[last, rest].
 Memory stays bounded by the chunk sizes whatever n is. Ties go to the first assignment
-in lexicographic order (block 0 most significant).
+in lexicographic order (block 0 most significant). On a DAG every assignment is scored
+by `Problem.evaluate` in batches.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from problems import Problem
-from problems.chain import CostTables
+from problems.tables import CostTables
 from problems.errors import FieldError
 from solvers.base import Solution, Solver, Unsupported
 from solvers.registry import register
@@ -33,9 +34,8 @@ def _suffix(t: CostTables, m: int) -> np.ndarray:
         # v[t_j, rest'] -> new[p, t_j, rest']
         step = t.unary[j][None, :] + t.trans[j]  # [p, t_j]
         body = step[:, :, None] + v[None, :, :]
-        if t.has_exits and j >= 1:
-            change = ~np.eye(k, dtype=bool)[:, :, None]
-            body = np.where(change, t.exit[j - 1][:, None, None] + t.keep[j - 1] * body, body)
+        if t.has_exits and j >= 1:  # the boundary terms of problems.tables (0 and 1 without exits)
+            body = t.pay[j - 1][:, :, None] + t.gain[j - 1][:, :, None] * body
         v = body.reshape(k, -1)
     return v
 
@@ -48,13 +48,12 @@ def _prefix(t: CostTables, m: int) -> tuple[np.ndarray, np.ndarray]:
     for j in range(1, m):
         step = t.unary[j][None, :] + t.trans[j]  # [t_{j-1}, t_j]
         prev = np.arange(acc.size) % k  # last tier of each prefix
-        a = acc[:, None] + reach[:, None] * step[prev]
-        r = np.broadcast_to(reach[:, None], a.shape)
         if t.has_exits:
-            change = prev[:, None] != np.arange(k)[None, :]
-            a = np.where(change, acc[:, None] + reach[:, None] * (t.exit[j - 1][prev][:, None]
-                                                                    + t.keep[j - 1] * step[prev]), a)
-            r = np.where(change, reach[:, None] * t.keep[j - 1], r)
+            a = acc[:, None] + reach[:, None] * (t.pay[j - 1][prev] + t.gain[j - 1][prev] * step[prev])
+            r = reach[:, None] * t.gain[j - 1][prev]
+        else:
+            a = acc[:, None] + reach[:, None] * step[prev]
+            r = np.broadcast_to(reach[:, None], a.shape)
         acc, reach = a.reshape(-1), np.ascontiguousarray(r).reshape(-1)
     return acc, reach
 
@@ -88,6 +87,24 @@ def enumerate_min(t: CostTables) -> tuple[int, float, int]:
     return best_idx, best_val, acc.size * width
 
 
+def enumerate_dag(problem: Problem) -> tuple[int, float, int]:
+    """(index, cost, number scored) of the cheapest DAG assignment: every assignment scored by
+    `Problem.evaluate` in lexicographic batches (the chain's prefix/suffix split does not apply)."""
+    n, k = problem.n_blocks, problem.n_tiers
+    total = k**n
+    rows = max(1, BATCH_CELLS // (4 * n))
+    weights = k ** np.arange(n - 1, -1, -1, dtype=np.int64)
+    best_val, best_idx = np.inf, -1
+    for lo in range(0, total, rows):
+        idx = np.arange(lo, min(lo + rows, total), dtype=np.int64)
+        X = (idx[:, None] // weights[None, :]) % k
+        cost = problem.evaluate(X).cost
+        j = int(np.argmin(cost))
+        if cost[j] < best_val:
+            best_val, best_idx = float(cost[j]), int(idx[j])
+    return best_idx, best_val, total
+
+
 def decode(index: int, n: int, k: int) -> np.ndarray:
     digits = np.zeros(n, dtype=np.int64)
     for i in range(n - 1, -1, -1):
@@ -118,5 +135,8 @@ class Exhaustive(Solver):
                 f"{k}^{n} = {size} assignments exceed solver.limit = {self.config.limit} ({k}^"
                 f"{np.log(self.config.limit) / np.log(k):.3g})"
             )
-        idx, value, scored = enumerate_min(problem.cost_tables)
+        if problem.is_dag:
+            idx, value, scored = enumerate_dag(problem)
+        else:
+            idx, value, scored = enumerate_min(problem.cost_tables)
         return Solution(decode(idx, n, k), {"value": value, "evaluations": scored})

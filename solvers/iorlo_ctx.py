@@ -54,6 +54,7 @@ from problems.networks import sample_network, sample_ranges
 from problems.presets import Network
 from problems.scenario import D2DLink, Link, MecScenario
 from problems.schema import require
+from problems.scoring import Stack, stacked_cost
 from solvers._ddpg import (
     CheckpointError,
     NumpyActor,
@@ -160,7 +161,7 @@ def template_digest(problem: Problem) -> str:
         fixed = dataclasses.replace(sc, device=dev, collaborator=collab, link=ref.d2d, collaborators=None)
     ct = Problem(problem.profile, fixed).chain
     h = hashlib.sha256(sc.kind.encode())
-    for arr in (ct.unary, ct.trans, ct.final, ct.exit, ct.keep, ct.weights):
+    for arr in ct.arrays():
         h.update(np.ascontiguousarray(arr, dtype=np.float64).tobytes())
     return h.hexdigest()
 
@@ -179,62 +180,27 @@ def segment_moves(n: int, k: int) -> tuple[np.ndarray, np.ndarray]:
     return masks, tiers
 
 
-@dataclass(frozen=True, eq=False)
-class Tables:
-    """Scalar cost tables of B conditions stacked (`problems.chain.CostTables` per row)."""
-
-    unary: np.ndarray  # [B, n, k]
-    trans: np.ndarray  # [B, n, k * k]  (from p, to s) flattened as p * k + s
-    final: np.ndarray  # [B, k]
-    exit: np.ndarray  # [B, n, k]
-    keep: np.ndarray  # [B, n, 1]
-    has_exits: bool
-
-    @classmethod
-    def stack(cls, problems: list[Problem]) -> Tables:
-        ts = [p.cost_tables for p in problems]
-        B, (n, k) = len(ts), ts[0].unary.shape
-        return cls(np.stack([t.unary for t in ts]), np.stack([t.trans for t in ts]).reshape(B, n, k * k),
-                   np.stack([t.final for t in ts]), np.stack([t.exit for t in ts]),
-                   np.stack([t.keep for t in ts])[:, :, None], any(t.has_exits for t in ts))
-
-    def cost(self, X: np.ndarray) -> np.ndarray:
-        """Expected cost [B, m] of assignments X [B, m, n]: the chain walk of `problems.chain`.
-
-        One numpy pass for every condition at once; `Problem.evaluate` per condition
-        would score the same values one condition at a time.
-        """
-        B, m, n = X.shape
-        k = self.unary.shape[2]
-        rows = np.arange(B)[:, None]
-        unary, trans, exit_ = self.unary.ravel(), self.trans.ravel(), self.exit.ravel()
-        Xt = np.ascontiguousarray(np.moveaxis(X, 2, 0))  # [n, B, m]: one block's tiers are contiguous
-        acc = np.zeros((B, m))
-        reach = np.ones((B, m))
-        prev = np.zeros((B, m), dtype=np.intp)  # block 0 reads the input from the device
-        for i in range(n):
-            s = Xt[i]
-            at = rows * (n * k) + i * k + s  # flat index of [b, i, s] in the [B, n, k] tables
-            acc += reach * (unary.take(at) + trans.take(rows * (n * k * k) + i * k * k + prev * k + s))
-            if self.has_exits and i + 1 < n:
-                boundary = Xt[i + 1] != s
-                acc += boundary * reach * exit_.take(at)
-                reach = np.where(boundary, reach * self.keep[:, i], reach)
-            prev = s
-        return acc + reach * self.final.ravel().take(rows * k + prev)
+def stacked_costs(problems: list[Problem]) -> Stack:
+    """The scalar cost tables of B conditions of one model, stacked for one scoring pass."""
+    return Stack.of_costs([p.cost_tables for p in problems])
 
 
-def improve(tables: Tables, X: np.ndarray, moves: tuple[np.ndarray, np.ndarray], rounds: int):
+def costs(tables: Stack, X: np.ndarray) -> np.ndarray:
+    """Expected cost [B, m] of assignments X [B, m, n] under each stacked condition."""
+    return stacked_cost(tables, X)[:, 0]
+
+
+def improve(tables: Stack, X: np.ndarray, moves: tuple[np.ndarray, np.ndarray], rounds: int):
     """Per condition: the best of its candidate rows X [B, m, n], then `rounds` rounds of the
     best-improving segment move. Returns the assignments [B, n], their costs and the costs of X."""
-    cost_x = tables.cost(X)
+    cost_x = costs(tables, X)
     j = np.argmin(cost_x, 1)
     rows = np.arange(len(X))
     x, best = X[rows, j], cost_x[rows, j]
     masks, tiers = moves
     for _ in range(rounds):
         cand = np.where(masks[None], tiers[None], x[:, None, :])  # [B, moves, n]
-        cost = tables.cost(cand)
+        cost = costs(tables, cand)
         j = np.argmin(cost, 1)
         better = cost[rows, j] < best * (1 - 1e-12)
         if not better.any():
@@ -276,7 +242,7 @@ def train(problem: Problem, cfg: Config, seed: int) -> dict:
         mu_np = mu.detach().numpy().astype(np.float64)
         noisy = np.clip(mu_np[:, None, :] + cfg.sigma * rng.standard_normal((B, M, n)), 0.0, 1.0)
         X = to_tiers(np.concatenate([mu_np[:, None, :], noisy], axis=1), bounds)  # row 0: the decision
-        x, best, cost_x = improve(Tables.stack(problems), X, moves, cfg.search_rounds)
+        x, best, cost_x = improve(stacked_costs(problems), X, moves, cfg.search_rounds)
         target = centers[x]
         regret = np.log(cost_x[:, 0] / best)
         loss = torch.nn.functional.mse_loss(mu, torch.from_numpy(target.astype(np.float32)))

@@ -135,7 +135,7 @@ def test_ctx_key_ignores_the_network_only():
 
 def test_segment_search_reaches_the_optimum_from_the_device():
     prs = [problem("alexnet"), problem("alexnet", network="5g_worst"), problem("alexnet", network="5g_best")]
-    tables = iorlo_ctx.Tables.stack(prs)
+    tables = iorlo_ctx.stacked_costs(prs)
     start = np.zeros((3, 1, prs[0].n_blocks), dtype=np.intp)
     x, cost, first = iorlo_ctx.improve(tables, start, iorlo_ctx.segment_moves(prs[0].n_blocks, 3), rounds=10)
     for b, pr in enumerate(prs):
@@ -154,7 +154,7 @@ def test_stacked_tables_score_like_the_problem(kind, exits):
     cfg = iorlo_ctx.Config()
     prs = [iorlo_ctx.condition(base, rng, cfg) for _ in range(4)]
     X = rng.integers(0, base.n_tiers, (4, 50, base.n_blocks))
-    got = iorlo_ctx.Tables.stack(prs).cost(X)
+    got = iorlo_ctx.costs(iorlo_ctx.stacked_costs(prs), X)
     for b, pr in enumerate(prs):
         assert np.allclose(got[b], pr.evaluate(X[b]).cost, rtol=1e-12)
 

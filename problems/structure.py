@@ -1,0 +1,135 @@
+"""Structural rules of an instance that the tables rely on (spec sections 11, 12 and 14).
+
+Checked when a `Problem` is built, so instance files, configs and code share them; every
+error is a `FieldError` naming the field as an instance file spells it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from problems.errors import FieldError
+from problems.profile import Profile
+from problems.scenario import Scenario
+from problems.schema import short
+from problems.tables import ChainTables
+
+#: an upper bound on any assignment's latency, energy, deploy share and cost
+MAX_TOTAL = 1e300
+
+#: relative tolerance of the size checks of spec section 12
+SIZE_RTOL = 1e-9
+
+
+def same_size(a: float, b: float) -> bool:
+    """|a - b| <= 1e-9 * max(|a|, |b|) (spec section 12)."""
+    return abs(a - b) <= SIZE_RTOL * max(abs(a), abs(b))
+
+
+def check_structure(profile: Profile, scenario: Scenario) -> None:
+    _check_tier_latencies(profile, scenario)
+    if profile.is_dag:
+        _check_dag(profile, scenario)
+
+
+def _check_tier_latencies(profile: Profile, scenario: Scenario) -> None:
+    k = scenario.n_tiers
+    pool = getattr(scenario, "collaborators", None)
+    for i, b in enumerate(profile.blocks):
+        if b.tier_latency_ms is None:
+            continue
+        where = f"blocks[{i}].tier_latency_ms"
+        if pool:
+            raise FieldError(where, "not allowed with a collaborator pool (the collaborator is chosen per instance)",
+                             short(list(b.tier_latency_ms)))
+        if len(b.tier_latency_ms) != k:
+            raise FieldError(where, f"needs one latency per tier ({k})", short(list(b.tier_latency_ms)))
+        for j, v in enumerate(b.tier_latency_ms):
+            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+                raise FieldError(f"{where}[{j}]", "must be a finite number", short(v))
+            if v < 0:
+                raise FieldError(f"{where}[{j}]", "must be >= 0", v)
+
+
+def _check_dag(profile: Profile, scenario: Scenario) -> None:
+    n = profile.n_blocks
+    if scenario.early_exit.enabled:
+        raise FieldError("scenario.early_exit.enabled", "early exits are not defined on DAG instances (blocks with "
+                         "inputs)", True)
+    read = [False] * n
+    raw_kb: tuple[int, float] | None = None
+    for v, b in enumerate(profile.blocks):
+        inputs = profile.inputs_of(v)
+        seen: set[int] = set()
+        for j, u in enumerate(inputs):
+            where = f"blocks[{v}].inputs[{j}]"
+            if isinstance(u, bool) or not isinstance(u, int):
+                raise FieldError(where, "must be a block index (an integer)", short(u))
+            if not 0 <= u < v:
+                raise FieldError(where, f"must be the index of an earlier block (0..{v - 1})" if v else
+                                 "block 0 can only read the raw input (inputs: [])", u)
+            if u in seen:
+                raise FieldError(where, "repeats an input", u)
+            seen.add(u)
+            read[u] = True
+        if inputs:
+            total = sum(profile.blocks[u].out_kb for u in inputs)
+            if not same_size(b.in_kb, total):
+                raise FieldError(f"blocks[{v}].in_kb", f"must equal the summed out_kb of its inputs ({total!r})",
+                                 b.in_kb)
+        elif raw_kb is None:
+            raw_kb = (v, b.in_kb)
+        elif not same_size(b.in_kb, raw_kb[1]):
+            raise FieldError(f"blocks[{v}].in_kb", f"raw-input blocks read the same raw input "
+                             f"(blocks[{raw_kb[0]}].in_kb = {raw_kb[1]!r})", b.in_kb)
+    for u in range(n - 1):
+        if not read[u]:
+            raise FieldError(f"blocks[{u}]", "no later block reads its output: only the last block may be a sink",
+                             profile.blocks[u].name)
+
+
+def check_finite(ct: ChainTables) -> None:
+    """Finite inputs can still overflow the cost (1e300 KB over a 1e-300 Mbit/s link); such
+    a problem would score NaN or inf, so it is refused, naming where along the chain.
+
+    Every table entry is >= 0 and the reach is <= 1, so when the sum of each table's
+    largest entries is below `MAX_TOTAL`, every assignment's (T, E, D) and cost are
+    finite, with room left for rounding. A DAG sends each output to at most k - 1 tiers."""
+    n, k = ct.n, ct.k
+    with np.errstate(over="ignore", invalid="ignore"):
+        ct_cost = ct.cost_view()
+        w = ct.weights
+        if ct.dag is None:
+            move = ct.trans
+            move_cost = ct_cost.trans[None]
+        else:
+            send = ct.dag.send * (k - 1)
+            raw = np.zeros_like(send)
+            raw[:, ct.dag.raw_readers] = ct.dag.raw[:, None, None, :]
+            move = send + raw
+            move_cost = np.tensordot(w, move, axes=1)[None]
+    checks = (
+        ("latency, energy or deploy share", ct.unary, move, ct.exit, ct.final),
+        ("weighted cost", ct_cost.unary[None], move_cost, ct_cost.exit[None], ct_cost.final[None]),
+    )
+    size_field = "out_kb" if ct.dag is not None else "in_kb"
+    for label, unary, trans, exit_, final in checks:
+        for table, field in ((unary, "blocks[{i}]"), (trans, "blocks[{i}]." + size_field),
+                             (exit_, "blocks[{i}].out_kb")):
+            bad = ~np.isfinite(table).reshape(table.shape[0], n, -1).all(axis=(0, 2))
+            if bad.any():
+                i = int(np.argmax(bad))
+                raise FieldError(field.format(i=i), f"values too large: the {label} overflows", None,
+                                 show_value=False)
+        if not np.isfinite(final).all():
+            raise FieldError(f"blocks[{n - 1}].out_kb", f"values too large: the {label} overflows", None,
+                             show_value=False)
+        with np.errstate(over="ignore", invalid="ignore"):
+            running = np.cumsum(unary.max(axis=2) + trans.max(axis=(2, 3)) + exit_.max(axis=2), axis=1)  # [c, n]
+        if not (running[:, -1] + final.max(axis=1) < MAX_TOTAL).all():
+            over = (running >= MAX_TOTAL).any(axis=0)
+            field = f"blocks[{int(np.argmax(over))}]" if over.any() else f"blocks[{n - 1}].out_kb"
+            raise FieldError(field, f"values too large: the {label} up to here can exceed {MAX_TOTAL:g}", None,
+                             show_value=False)
