@@ -14,8 +14,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from problems.atomic import atomic_write_text
 from problems.errors import FieldError
 from problems.layers import LAYER_TYPES

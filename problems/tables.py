@@ -68,7 +68,7 @@ class DagTables:
     @cached_property
     def mask_tables(self) -> tuple[np.ndarray, np.ndarray]:
         """send summed over every destination set: [C, n, k, 2^k], and raw: [C, 2^k]."""
-        C, n, k, _ = self.send.shape
+        k = self.send.shape[2]
         sets = (np.arange(1 << k)[:, None] >> np.arange(k)[None, :]) & 1  # [2^k, k]
         return np.einsum("cnpt,mt->cnpm", self.send, sets), self.raw @ sets.T
 

@@ -19,7 +19,6 @@ from problems.tables import CostTables
 from solvers.base import Solution, Solver, Unsupported
 from solvers.registry import register
 
-
 DAG_REASON = ("dp solves chains only: on a DAG a block's output is paid once per destination tier; "
               "use ilp (exact, any tiers) or mincut (exact, two tiers)")
 

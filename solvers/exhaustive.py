@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from problems import Problem
-from problems.tables import CostTables
 from problems.errors import FieldError
+from problems.tables import CostTables
 from solvers.base import Solution, Solver, Unsupported
 from solvers.registry import register
 
