@@ -137,7 +137,7 @@ def _structure(n: int, k: int, gain: np.ndarray | None) -> _Model:
 
 def _form(m: _Model, t: CostTables) -> np.ndarray:
     """Coefficients of the linear form of chain tables `t` over the model's variables."""
-    n, k = m.n, m.k
+    n = m.n
     c = np.zeros(m.n_vars)
     r, u = m.r(), m.u()
     np.add.at(c, r.ravel(), t.unary.ravel())
