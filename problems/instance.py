@@ -1,4 +1,4 @@
-"""The portable instance file `partition-instance/1` (spec section 9).
+"""The portable instance files `partition-instance/1` and `/2` (spec sections 9 and 14).
 
 `load_instance` validates strictly: unknown keys, missing required keys, non-finite or
 negative numbers, zero bandwidth, empty block lists, exit probabilities outside [0, 1]
@@ -33,6 +33,10 @@ from problems.scenario import (
 from problems.schema import finite_number, key_text, short
 
 FORMAT = "partition-instance/1"
+FORMAT_V2 = "partition-instance/2"
+#: block keys each format knows (spec sections 9, 11, 12 and 14)
+BLOCK_KEYS = {"name", "in_kb", "out_kb", "latency_ms", "energy_j", "exit_prob", "layers"}
+BLOCK_KEYS_V2 = BLOCK_KEYS | {"tier_latency_ms", "inputs"}
 #: the largest class count a float holds exactly (the exit result size is num_classes * 4 bytes)
 MAX_CLASSES = 2**53
 
@@ -110,14 +114,27 @@ def _layer(data: Any, where: str) -> Layer:
     return Layer(kind, o.number("in_kb"), o.number("out_kb"))
 
 
-def _block(data: Any, i: int) -> Block:
+def _index(value: Any, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise FieldError(where, "must be a block index (an integer)", short(value))
+    return value
+
+
+def _block(data: Any, i: int, keys: set[str]) -> Block:
     where = f"blocks[{i}]"
-    o = _Obj(data, where, {"name", "in_kb", "out_kb", "latency_ms", "energy_j", "exit_prob", "layers"})
+    o = _Obj(data, where, keys)
     layers = tuple(_layer(v, f"{where}.layers[{j}]") for j, v in enumerate(o.array("layers", required=False) or []))
     latency = o.number("latency_ms", required=False)
     energy = o.number("energy_j", required=False)
-    if not layers and (latency is None or energy is None):
-        raise FieldError(f"{where}.layers", "needed when latency_ms or energy_j is absent", [])
+    tier_raw = o.array("tier_latency_ms", required=False)
+    tier_latency = None if tier_raw is None else tuple(
+        _number(v, f"{where}.tier_latency_ms[{j}]") for j, v in enumerate(tier_raw))
+    inputs_raw = o.array("inputs", required=False)
+    inputs = None if inputs_raw is None else tuple(
+        _index(v, f"{where}.inputs[{j}]") for j, v in enumerate(inputs_raw))
+    if not layers and ((latency is None and tier_latency is None) or energy is None):
+        raise FieldError(f"{where}.layers", "needed when energy_j, or both latency_ms and tier_latency_ms, are absent",
+                         [])
     return Block(
         name=o.string("name", f"b{i + 1}"),
         in_kb=o.number("in_kb"),
@@ -126,6 +143,8 @@ def _block(data: Any, i: int) -> Block:
         latency_ms=latency,
         energy_j=energy,
         exit_prob=o.number("exit_prob", required=False, at_most=1.0),
+        tier_latency_ms=tier_latency,
+        inputs=inputs,
     )
 
 
@@ -238,14 +257,20 @@ _SCENARIO_KEYS = {
 
 def problem_from_dict(doc: Any) -> Problem:
     """Validate a parsed instance document and build its Problem."""
-    top = _Obj(doc, "", {"format", "name", "blocks", "scenario"})
+    fmt = doc.get("format") if isinstance(doc, Mapping) else None
+    v2 = fmt == FORMAT_V2
+    top = _Obj(doc, "", {"format", "name", "blocks", "scenario", "users"} if v2 else
+               {"format", "name", "blocks", "scenario"})
     fmt = top.string("format")
-    if fmt != FORMAT:
-        raise FieldError("format", f"expected {FORMAT!r}", short(fmt))
+    if fmt not in (FORMAT, FORMAT_V2):
+        raise FieldError("format", f"expected {FORMAT!r} or {FORMAT_V2!r}", short(fmt))
+    if top.has("users"):
+        raise FieldError("users", "fleet instances (spec section 13) are not supported yet", None, show_value=False)
     blocks_raw = top.array("blocks")
     if not blocks_raw:
         raise FieldError("blocks", "must not be empty", [])
-    blocks = tuple(_block(b, i) for i, b in enumerate(blocks_raw))
+    keys = BLOCK_KEYS_V2 if v2 else BLOCK_KEYS
+    blocks = tuple(_block(b, i, keys) for i, b in enumerate(blocks_raw))
     sc_raw = top.raw("scenario")
     if not isinstance(sc_raw, Mapping):
         raise FieldError("scenario", "must be a JSON object", short(sc_raw))
@@ -296,20 +321,33 @@ def _tier_dict(t: Tier, device: bool) -> dict:
     return out
 
 
+def uses_v2(problem: Problem) -> bool:
+    """Whether the problem needs `partition-instance/2` (spec section 14): per-tier latencies
+    or explicit inputs; otherwise `/1` is written so that v1 tools keep reading it."""
+    return any(b.tier_latency_ms is not None or b.inputs is not None for b in problem.profile.blocks)
+
+
+def _block_dict(b: Block, v2: bool) -> dict:
+    out: dict[str, Any] = {
+        "name": b.name,
+        "in_kb": b.in_kb,
+        "out_kb": b.out_kb,
+        "latency_ms": b.latency_ms,
+        "energy_j": b.energy_j,
+        "exit_prob": b.exit_prob,
+        "layers": [{"type": x.type, "in_kb": x.in_kb, "out_kb": x.out_kb} for x in b.layers],
+    }
+    if v2:
+        out["tier_latency_ms"] = None if b.tier_latency_ms is None else list(b.tier_latency_ms)
+        if b.inputs is not None:
+            out["inputs"] = list(b.inputs)
+    return out
+
+
 def problem_to_dict(problem: Problem) -> dict:
-    """The fully resolved problem as a `partition-instance/1` document."""
-    blocks = [
-        {
-            "name": b.name,
-            "in_kb": b.in_kb,
-            "out_kb": b.out_kb,
-            "latency_ms": b.latency_ms,
-            "energy_j": b.energy_j,
-            "exit_prob": b.exit_prob,
-            "layers": [{"type": x.type, "in_kb": x.in_kb, "out_kb": x.out_kb} for x in b.layers],
-        }
-        for b in problem.profile.blocks
-    ]
+    """The fully resolved problem as a `partition-instance/1` document, or `/2` where needed."""
+    v2 = uses_v2(problem)
+    blocks = [_block_dict(b, v2) for b in problem.profile.blocks]
     sc = problem.scenario
     ee = {"enabled": sc.early_exit.enabled, "num_classes": sc.early_exit.num_classes}
     if isinstance(sc, MecScenario):
@@ -336,7 +374,7 @@ def problem_to_dict(problem: Problem) -> dict:
         scenario["power"] = {"alpha_mw_per_mbps": sc.power.alpha_mw_per_mbps, "beta_mw": sc.power.beta_mw}
         scenario["weights"] = {"energy": sc.w_energy}
         scenario["early_exit"] = ee
-    return {"format": FORMAT, "name": problem.name, "blocks": blocks, "scenario": scenario}
+    return {"format": FORMAT_V2 if v2 else FORMAT, "name": problem.name, "blocks": blocks, "scenario": scenario}
 
 
 def dumps_instance(problem: Problem) -> str:
