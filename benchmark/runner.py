@@ -18,9 +18,9 @@ from typing import Any
 
 import numpy as np
 
+from benchmark.reference import reference as find_reference
 from problems import Problem, ProblemError
 from solvers import Unsupported, make_solver
-from solvers.dp import optimum
 
 STATUSES = ("ok", "failed", "unsupported", "timeout")
 
@@ -58,12 +58,6 @@ def gap(cost: float, optimal: float) -> float:
     if optimal == 0:
         return 0.0 if cost == 0 else math.inf
     return (cost - optimal) / optimal
-
-
-def reference(problem: Problem) -> tuple[np.ndarray, float]:
-    """The exact optimum (dp), re-scored by the problem."""
-    assignment, _ = optimum(problem.cost_tables)
-    return assignment, problem.score(assignment)["cost"]
 
 
 #: `on_phase(name, seconds)`: "prepare" before prepare starts, "solve" when it is done (its
@@ -112,13 +106,17 @@ def base_row(problem: Problem, solver_name: str, seed: int) -> dict[str, Any]:
         "energy_j": None,
         "deploy": None,
         "optimal_cost": None,
+        "reference_cost": None,
+        "reference_kind": None,
         "gap": None,
         "decision_ms": None,
         "decision_repeats": 0,
         "prepare_s": None,
         "info": {},
     }
-    _, row["optimal_cost"] = reference(problem)
+    ref = find_reference(problem)
+    row["reference_cost"], row["reference_kind"] = ref.cost, ref.kind
+    row["optimal_cost"] = ref.cost if ref.kind == "optimal" else None
     return row
 
 
@@ -148,7 +146,8 @@ def run(problem: Problem, solver_name: str, params: dict | None = None, seed: in
             raise RuntimeError(f"solver returned an assignment of shape {list(assignment.shape)}")
         row["assignment"] = [int(x) for x in assignment]
         row.update(problem.score(assignment))
-        row["gap"] = gap(row["cost"], row["optimal_cost"])
+        if row["reference_cost"] is not None:
+            row["gap"] = gap(row["cost"], row["reference_cost"])
         row["info"] = solution.info
     except Unsupported as exc:
         row["status"], row["error"] = "unsupported", str(exc) or "unsupported"
