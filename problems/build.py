@@ -10,84 +10,62 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from problems.errors import FieldError
+from problems.instance import problem_to_dict, read_document
 from problems.models import ModelConfig, profile_from_config
 from problems.networks import NetworkConfig, network_from_config
-from problems.presets import COLLABORATORS, collaborator_d, mec_tiers
+from problems.presets import COLLABORATORS, Network, collaborator_d, mec_tiers, network_preset
 from problems.problem import Problem
 from problems.profile import Profile
-from problems.scenario import Collaborator, D2DPower, D2DScenario, EarlyExit, MecPower, MecScenario, Tier
-from problems.schema import from_mapping, require
+from problems.scenario import (
+    DEPLOY_WEIGHTS,
+    MAX_CLASSES,
+    NUM_CLASSES,
+    W_DEPLOY,
+    W_ENERGY,
+    Collaborator,
+    D2DPower,
+    D2DScenario,
+    EarlyExit,
+    MecPower,
+    MecScenario,
+    Scenario,
+    Tier,
+)
+from problems.schema import bounded, from_mapping
 
 
 @dataclass
 class TierConfig:
     """`d: null` takes the spec's default for that tier."""
 
-    d: float | None = None
-    e: float = 1.0
-
-    def validate(self, prefix: str) -> None:
-        require(prefix, self, positive=("d",), non_negative=("e",))
+    d: float | None = bounded(None, gt=0)
+    e: float = bounded(1.0, ge=0)
 
 
 @dataclass
 class ServerTierConfig:
     """A server tier has only a speed factor: only the device's energy counts."""
 
-    d: float | None = None
-
-    def validate(self, prefix: str) -> None:
-        require(prefix, self, positive=("d",))
+    d: float | None = bounded(None, gt=0)
 
 
 @dataclass
 class EarlyExitConfig:
     enabled: bool = False
-    num_classes: int | None = None  # null: the model's classes, else 10
-    threshold: float = 0.5  # confidence threshold of the exit-probability model
+    num_classes: int | None = bounded(None, ge=1, le=MAX_CLASSES)  # null: the model's classes, else 10
+    threshold: float = bounded(0.5, ge=0)  # confidence threshold of the exit-probability model
     seed: int = 0
-
-    def validate(self, prefix: str) -> None:
-        if self.num_classes is not None and self.num_classes < 1:
-            raise FieldError(f"{prefix}.num_classes", "must be a positive integer", self.num_classes)
-        if not self.threshold >= 0:
-            raise FieldError(f"{prefix}.threshold", "must not be negative", self.threshold)
 
 
 @dataclass
 class MecWeights:
-    energy: float = 300.0
-    deploy: float = 500.0
-
-    def validate(self, prefix: str) -> None:
-        require(prefix, self, non_negative=("energy", "deploy"))
+    energy: float = bounded(W_ENERGY, ge=0)
+    deploy: float = bounded(W_DEPLOY, ge=0)
 
 
 @dataclass
 class D2DWeights:
-    energy: float = 300.0
-
-    def validate(self, prefix: str) -> None:
-        require(prefix, self, non_negative=("energy",))
-
-
-@dataclass
-class MecPowerConfig:
-    alpha_up_mw_per_mbps: float = 65.0
-    alpha_down_mw_per_mbps: float = 6.5
-    beta_mw: float = 11475.97
-
-    def validate(self, prefix: str) -> None:
-        require(prefix, self, non_negative=("alpha_up_mw_per_mbps", "alpha_down_mw_per_mbps", "beta_mw"))
-
-
-@dataclass
-class D2DPowerConfig:
-    alpha_mw_per_mbps: float = 283.17
-    beta_mw: float = 132.86
-
-    def validate(self, prefix: str) -> None:
-        require(prefix, self, non_negative=("alpha_mw_per_mbps", "beta_mw"))
+    energy: float = bounded(W_ENERGY, ge=0)
 
 
 @dataclass
@@ -96,15 +74,10 @@ class MecConfig:
     device: TierConfig = field(default_factory=TierConfig)
     edge: ServerTierConfig = field(default_factory=ServerTierConfig)
     cloud: ServerTierConfig = field(default_factory=ServerTierConfig)
-    power: MecPowerConfig = field(default_factory=MecPowerConfig)
-    deploy_weights: tuple[float, float, float] = (0.0, 1.0, 1.0)
+    power: MecPower = field(default_factory=MecPower)
+    deploy_weights: tuple[float, float, float] = bounded(DEPLOY_WEIGHTS, ge=0)
     weights: MecWeights = field(default_factory=MecWeights)
     early_exit: EarlyExitConfig = field(default_factory=EarlyExitConfig)
-
-    def validate(self, prefix: str) -> None:
-        for j, w in enumerate(self.deploy_weights):
-            if w < 0:
-                raise FieldError(f"{prefix}.deploy_weights[{j}]", "must not be negative", w)
 
 
 @dataclass
@@ -112,12 +85,11 @@ class CollaboratorConfig:
     """A pool member; null fields take the preset's `d` and the network's d2d link."""
 
     name: str
-    d: float | None = None
-    mbps: float | None = None
-    delay_ms: float | None = None
+    d: float | None = bounded(None, gt=0)
+    mbps: float | None = bounded(None, gt=0)
+    delay_ms: float | None = bounded(None, ge=0)
 
     def validate(self, prefix: str) -> None:
-        require(prefix, self, positive=("d", "mbps"), non_negative=("delay_ms",))
         if self.d is None and self.name not in COLLABORATORS:
             raise FieldError(f"{prefix}.d", f"needed for a collaborator not in {sorted(COLLABORATORS)}", None)
 
@@ -127,14 +99,13 @@ class D2DConfig:
     kind: str = "d2d"
     device: TierConfig = field(default_factory=TierConfig)
     collaborator: str = "co-h"
-    collaborator_d: float | None = None  # null: the preset's d
+    collaborator_d: float | None = bounded(None, gt=0)  # null: the preset's d
     collaborators: list[CollaboratorConfig] | None = None  # a pool: H_x is selected (spec section 5)
-    power: D2DPowerConfig = field(default_factory=D2DPowerConfig)
+    power: D2DPower = field(default_factory=D2DPower)
     weights: D2DWeights = field(default_factory=D2DWeights)
     early_exit: EarlyExitConfig = field(default_factory=EarlyExitConfig)
 
     def validate(self, prefix: str) -> None:
-        require(prefix, self, positive=("collaborator_d",))
         if self.collaborators is not None and not self.collaborators:
             raise FieldError(f"{prefix}.collaborators", "must not be empty", [])
 
@@ -154,13 +125,55 @@ def _tier(name: str, cfg: TierConfig | ServerTierConfig, default: float) -> Tier
     return Tier(name, default if cfg.d is None else cfg.d, getattr(cfg, "e", 1.0))
 
 
-def _early_exit(cfg: EarlyExitConfig, profile: Profile) -> tuple[EarlyExit, Profile]:
-    classes = cfg.num_classes or profile.num_classes or 10
-    if cfg.enabled and any(b.exit_prob is None for b in profile.blocks[:-1]):
+def _early_exit(cfg: EarlyExitConfig, profile: Profile | None) -> tuple[EarlyExit, Profile | None]:
+    classes = cfg.num_classes or (profile.num_classes if profile is not None else None) or NUM_CLASSES
+    if profile is not None and cfg.enabled and any(b.exit_prob is None for b in profile.blocks[:-1]):
         from problems.exits import with_exit_probs
 
         profile = with_exit_probs(profile, threshold=cfg.threshold, seed=cfg.seed)
     return EarlyExit(cfg.enabled, classes), profile
+
+
+def scenario_from_config(scfg: MecConfig | D2DConfig, net: Network, early_exit: EarlyExit) -> Scenario:
+    """The scenario of a validated scenario config over network `net`: spec defaults for every null."""
+    dev, edge, cloud = mec_tiers()
+    device = _tier("device", scfg.device, dev.d)
+    if isinstance(scfg, MecConfig):
+        return MecScenario(
+            tiers=(device, _tier("edge", scfg.edge, edge.d), _tier("cloud", scfg.cloud, cloud.d)),
+            te=net.te,
+            ec=net.ec,
+            power=scfg.power,
+            deploy_weights=tuple(scfg.deploy_weights),
+            w_energy=scfg.weights.energy,
+            w_deploy=scfg.weights.deploy,
+            early_exit=early_exit,
+        )
+    if scfg.collaborators:
+        pool = tuple(
+            Collaborator(
+                c.name,
+                c.d if c.d is not None else collaborator_d(c.name),
+                c.mbps if c.mbps is not None else net.d2d.mbps,
+                c.delay_ms if c.delay_ms is not None else net.d2d.delay_ms,
+            )
+            for c in scfg.collaborators
+        )
+        return D2DScenario(device=device, collaborators=pool, power=scfg.power, w_energy=scfg.weights.energy,
+                           early_exit=early_exit)
+    d = scfg.collaborator_d if scfg.collaborator_d is not None else collaborator_d(scfg.collaborator)
+    return D2DScenario(device=device, collaborator=Tier(scfg.collaborator, d), link=net.d2d, power=scfg.power,
+                       w_energy=scfg.weights.energy, early_exit=early_exit)
+
+
+def make_scenario(kind: str = "mec", network: str | Network = "5g_avg", **overrides) -> Scenario:
+    """A scenario from the spec defaults: `kind` (mec | d2d), a network preset name (or a
+    `Network`), and any keys of the `scenario` config group, e.g.
+    `make_scenario("d2d", "5g_worst", collaborator="co-l", early_exit={"enabled": True})`."""
+    scfg = scenario_config({"kind": kind, **overrides})
+    net = network_preset(network) if isinstance(network, str) else network
+    early_exit, _ = _early_exit(scfg.early_exit, None)
+    return scenario_from_config(scfg, net, early_exit)
 
 
 def build_problem(model: Mapping | None, scenario: Mapping | None, network: Mapping | None) -> Problem:
@@ -171,34 +184,33 @@ def build_problem(model: Mapping | None, scenario: Mapping | None, network: Mapp
     profile = profile_from_config(mcfg)
     net = network_from_config(ncfg)
     early_exit, profile = _early_exit(scfg.early_exit, profile)
-    dev, edge, cloud = mec_tiers()
-    device = _tier("device", scfg.device, dev.d)
-    if isinstance(scfg, MecConfig):
-        sc: MecScenario | D2DScenario = MecScenario(
-            tiers=(device, _tier("edge", scfg.edge, edge.d), _tier("cloud", scfg.cloud, cloud.d)),
-            te=net.te,
-            ec=net.ec,
-            power=MecPower(**vars(scfg.power)),
-            deploy_weights=tuple(scfg.deploy_weights),
-            w_energy=scfg.weights.energy,
-            w_deploy=scfg.weights.deploy,
-            early_exit=early_exit,
-        )
-    elif scfg.collaborators:
-        pool = tuple(
-            Collaborator(
-                c.name,
-                c.d if c.d is not None else collaborator_d(c.name),
-                c.mbps if c.mbps is not None else net.d2d.mbps,
-                c.delay_ms if c.delay_ms is not None else net.d2d.delay_ms,
-            )
-            for c in scfg.collaborators
-        )
-        sc = D2DScenario(device=device, collaborators=pool, power=D2DPower(**vars(scfg.power)),
-                         w_energy=scfg.weights.energy, early_exit=early_exit)
-    else:
-        d = scfg.collaborator_d if scfg.collaborator_d is not None else collaborator_d(scfg.collaborator)
-        sc = D2DScenario(device=device, collaborator=Tier(scfg.collaborator, d), link=net.d2d,
-                         power=D2DPower(**vars(scfg.power)), w_energy=scfg.weights.energy, early_exit=early_exit)
+    sc = scenario_from_config(scfg, net, early_exit)
     name = f"{profile.name}-{scfg.kind}-{net.name}"
-    return Problem(profile, sc, name=name)  # the profile keeps the model's name
+    try:
+        problem = Problem(profile, sc, name=name)  # the profile keeps the model's name
+    except FieldError as exc:
+        raise _as_config_error(exc, scfg, ncfg) from None
+    read_document(problem_to_dict(problem))  # one validation path: what a job accepts, its instance.json loads
+    return problem
+
+
+def _as_config_error(exc: FieldError, scfg: MecConfig | D2DConfig, ncfg: NetworkConfig) -> FieldError:
+    """An instance-level error (scenario.links.te.up_mbps, scenario.tiers[1].d) as the config key
+    the user set (network.scale.bandwidth, scenario.edge.d), with that key's value."""
+    field = exc.field
+    own_pool_value = None
+    if field.startswith("scenario.collaborators[") and scfg.collaborators:
+        j, key = int(field.split("[")[1].split("]")[0]), field.rsplit(".", 1)[1]
+        own_pool_value = getattr(scfg.collaborators[j], key, None)
+    if field.startswith(("scenario.links.", "scenario.link.")) or (
+            field.startswith("scenario.collaborators[") and own_pool_value is None and not field.endswith(".d")):
+        key = "delay" if field.endswith("delay_ms") else "bandwidth"
+        scale = getattr(ncfg.scale, key)
+        return FieldError(f"network.scale.{key}", exc.message, scale) if scale != 1 else \
+            FieldError("network.name", exc.message, ncfg.name)
+    tiers = {"scenario.tiers[0].d": "scenario.device.d", "scenario.tiers[0].e": "scenario.device.e",
+             "scenario.tiers[2].d": "scenario.cloud.d",
+             "scenario.tiers[1].d": "scenario.edge.d" if isinstance(scfg, MecConfig) else "scenario.collaborator_d"}
+    if field in tiers:
+        return FieldError(tiers[field], exc.message, exc.value)
+    return exc

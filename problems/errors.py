@@ -17,6 +17,7 @@ class FieldError(ProblemError):
     def __init__(self, field: str, message: str, value: object = None, *, show_value: bool = True):
         self.field = field
         self.value = value
+        self.message = message
         text = f"{field}: {message}"
         if show_value:
             text += f" (got {value!r})"

@@ -20,6 +20,11 @@ from problems.layers import LAYER_TYPES
 from problems.problem import Problem
 from problems.profile import Block, Layer, Profile
 from problems.scenario import (
+    DEPLOY_WEIGHTS,
+    MAX_CLASSES,
+    NUM_CLASSES,
+    W_DEPLOY,
+    W_ENERGY,
     Collaborator,
     D2DLink,
     D2DPower,
@@ -28,17 +33,16 @@ from problems.scenario import (
     Link,
     MecPower,
     MecScenario,
+    Scenario,
     Tier,
 )
-from problems.schema import finite_number, key_text, short
+from problems.schema import NON_NEGATIVE, POSITIVE, Bound, finite_number, key_text, short
 
 FORMAT = "partition-instance/1"
 FORMAT_V2 = "partition-instance/2"
 #: block keys each format knows (spec sections 9, 11, 12 and 14)
 BLOCK_KEYS = {"name", "in_kb", "out_kb", "latency_ms", "energy_j", "exit_prob", "layers"}
 BLOCK_KEYS_V2 = BLOCK_KEYS | {"tier_latency_ms", "inputs"}
-#: the largest class count a float holds exactly (the exit result size is num_classes * 4 bytes)
-MAX_CLASSES = 2**53
 
 
 # -- reading helpers: every accessor knows the dotted path of what it reads ------------
@@ -96,12 +100,9 @@ class _Obj:
 
 def _number(value: Any, where: str, *, positive: bool = False, at_most: float | None = None) -> float:
     value = finite_number(value, where)
-    if value < 0:
-        raise FieldError(where, "must not be negative", value)
-    if positive and value == 0:
-        raise FieldError(where, "must be greater than 0", value)
-    if at_most is not None and value > at_most:
-        raise FieldError(where, f"must be at most {at_most:g}", value)
+    (POSITIVE if positive else NON_NEGATIVE).check(where, value)
+    if at_most is not None:
+        Bound(le=at_most).check(where, value)
     return value
 
 
@@ -175,7 +176,7 @@ def _early_exit(o: _Obj) -> EarlyExit:
         raise FieldError(e.where("num_classes"), "must be a positive integer", short(classes))
     if classes is not None and classes > MAX_CLASSES:
         raise FieldError(e.where("num_classes"), f"must be at most 2^53 ({MAX_CLASSES})", short(classes))
-    return EarlyExit(bool(enabled), 10 if classes is None else classes)
+    return EarlyExit(bool(enabled), NUM_CLASSES if classes is None else classes)
 
 
 def _mec(o: _Obj) -> MecScenario:
@@ -195,7 +196,7 @@ def _mec(o: _Obj) -> MecScenario:
     )
     dw = o.array("deploy_weights", required=False)
     if dw is None:
-        deploy = (0.0, 1.0, 1.0)
+        deploy = DEPLOY_WEIGHTS
     else:
         if len(dw) != 3:
             raise FieldError(o.where("deploy_weights"), "needs one weight per tier (3)", short(dw))
@@ -207,8 +208,8 @@ def _mec(o: _Obj) -> MecScenario:
         ec=link("ec"),
         power=power,
         deploy_weights=deploy,  # type: ignore[arg-type]
-        w_energy=300.0 if w is None else w.number("energy", 300.0),
-        w_deploy=500.0 if w is None else w.number("deploy", 500.0),
+        w_energy=W_ENERGY if w is None else w.number("energy", W_ENERGY),
+        w_deploy=W_DEPLOY if w is None else w.number("deploy", W_DEPLOY),
         early_exit=_early_exit(o),
     )
 
@@ -244,7 +245,7 @@ def _d2d(o: _Obj) -> D2DScenario:
         link=link,
         collaborators=pool_t,
         power=power,
-        w_energy=300.0 if w is None else w.number("energy", 300.0),
+        w_energy=W_ENERGY if w is None else w.number("energy", W_ENERGY),
         early_exit=_early_exit(o),
     )
 
@@ -257,6 +258,12 @@ _SCENARIO_KEYS = {
 
 def problem_from_dict(doc: Any) -> Problem:
     """Validate a parsed instance document and build its Problem."""
+    profile, scenario, name = read_document(doc)
+    return Problem(profile, scenario, name=name)
+
+
+def read_document(doc: Any) -> tuple[Profile, Scenario, str]:
+    """The profile, scenario and name of a parsed instance document, every value validated."""
     fmt = doc.get("format") if isinstance(doc, Mapping) else None
     v2 = fmt == FORMAT_V2
     top = _Obj(doc, "", {"format", "name", "blocks", "scenario", "users"} if v2 else
@@ -280,7 +287,7 @@ def problem_from_dict(doc: Any) -> Problem:
     o = _Obj(sc_raw, "scenario", _SCENARIO_KEYS[kind])
     scenario = _mec(o) if kind == "mec" else _d2d(o)
     name = top.string("name", "instance")
-    return Problem(Profile(name=name, blocks=blocks), scenario, name=name)
+    return Profile(name=name, blocks=blocks), scenario, name
 
 
 def _path_text(path: Path) -> str:

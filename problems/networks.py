@@ -22,6 +22,7 @@ import numpy as np
 from problems.errors import FieldError
 from problems.presets import NETWORKS, Network, network_preset
 from problems.scenario import D2DLink, Link
+from problems.schema import bounded
 
 #: Beta concentration a + b of every sampled quantity: variance = m (1 - m) (hi - lo)^2 / (c + 1)
 CONCENTRATION = 10.0
@@ -38,27 +39,19 @@ _QUANTITIES = (
 
 @dataclass
 class ScaleConfig:
-    bandwidth: float = 1.0
-    delay: float = 1.0
-
-    def validate(self, prefix: str) -> None:
-        for key in ("bandwidth", "delay"):
-            value = getattr(self, key)
-            if not value > 0:
-                raise FieldError(f"{prefix}.{key}", "must be a positive finite number", value)
+    bandwidth: float = bounded(1.0, gt=0)
+    delay: float = bounded(1.0, gt=0)
 
 
 @dataclass
 class NetworkConfig:
     name: str = "5g_avg"
     scale: ScaleConfig = field(default_factory=ScaleConfig)
-    seed: int = 0  # the draw of `name: sampled`; ignored by the fixed presets
+    seed: int = bounded(0, ge=0)  # the draw of `name: sampled`; ignored by the fixed presets
 
     def validate(self, prefix: str) -> None:
         if self.name not in NETWORK_NAMES:
             raise FieldError(f"{prefix}.name", f"unknown network; choose one of {list(NETWORK_NAMES)}", self.name)
-        if self.seed < 0:
-            raise FieldError(f"{prefix}.seed", "must not be negative", self.seed)
 
 
 def sample_ranges() -> dict[tuple[str, str], tuple[float, float, float]]:

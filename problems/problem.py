@@ -62,7 +62,7 @@ class Problem:
         self.name = name or profile.name
         with np.errstate(over="ignore", invalid="ignore"):
             self.chain: ChainTables = build_tables(profile, scenario)
-        check_finite(self.chain)  # finite inputs whose costs overflow are refused
+        check_finite(self.chain, profile, scenario)  # finite inputs whose costs overflow are refused
 
     def with_scenario(self, scenario: Scenario, name: str | None = None) -> Problem:
         """The same model under another scenario (e.g. other network conditions)."""
@@ -70,9 +70,7 @@ class Problem:
 
     def with_network(self, network, name: str | None = None) -> Problem:
         """The same model and tiers under the links of `network` (a `problems.presets.Network`)."""
-        from problems.build import scenario_with_network
-
-        return self.with_scenario(scenario_with_network(self.scenario, network), name=name)
+        return self.with_scenario(self.scenario.with_network(network), name=name)
 
     # -- encoding -------------------------------------------------------------
     @property

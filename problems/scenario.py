@@ -7,17 +7,24 @@ transfer in the problem goes through `Scenario.move`, so the hop rules live here
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
 
-#: ms per KB per (1/Mbit/s): kb * 1024 * 8 / (mbps * 1e6) * 1e3
+from problems.errors import ProblemError
+from problems.schema import bounded
+
+#: ms per KB per (1/Mbit/s): kb * 1024 * 8 / (mbps * 1e6) * 1e3 (spec section 1)
 MS_PER_KB_MBPS = 1024 * 8 / 1e6 * 1e3
-
-
-def transfer_ms(kb, mbps):
-    """Serialization time of `kb` kilobytes over a `mbps` Mbit/s link (spec section 1)."""
-    return np.asarray(kb, dtype=float) * 1024 * 8 / (np.asarray(mbps, dtype=float) * 1e6) * 1e3
+#: the spec's cost weights (ms per J, ms per unit of deploy share) and deploy weights (sections 4, 5)
+W_ENERGY = 300.0
+W_DEPLOY = 500.0
+DEPLOY_WEIGHTS = (0.0, 1.0, 1.0)
+#: classes of an early-exit result when neither the model nor the config says
+NUM_CLASSES = 10
+#: the largest class count a float holds exactly (the exit result size is num_classes * 4 bytes)
+MAX_CLASSES = 2**53
 
 
 @dataclass(frozen=True)
@@ -53,20 +60,24 @@ class Collaborator:
 @dataclass(frozen=True)
 class EarlyExit:
     enabled: bool = False
-    num_classes: int = 10
+    num_classes: int = NUM_CLASSES
 
 
 @dataclass(frozen=True)
 class MecPower:
-    alpha_up_mw_per_mbps: float = 65.0
-    alpha_down_mw_per_mbps: float = 6.5
-    beta_mw: float = 11475.97
+    """Device radio power P = alpha * Mbit/s + beta on MEC hops (spec section 4; also the config schema)."""
+
+    alpha_up_mw_per_mbps: float = bounded(65.0, ge=0)
+    alpha_down_mw_per_mbps: float = bounded(6.5, ge=0)
+    beta_mw: float = bounded(11475.97, ge=0)
 
 
 @dataclass(frozen=True)
 class D2DPower:
-    alpha_mw_per_mbps: float = 283.17
-    beta_mw: float = 132.86
+    """Device radio power on the D2D hop, both directions (spec section 5; also the config schema)."""
+
+    alpha_mw_per_mbps: float = bounded(283.17, ge=0)
+    beta_mw: float = bounded(132.86, ge=0)
 
 
 @dataclass(frozen=True)
@@ -97,12 +108,19 @@ class MecScenario:
     te: Link
     ec: Link
     power: MecPower = field(default_factory=MecPower)
-    deploy_weights: tuple[float, float, float] = (0.0, 1.0, 1.0)
-    w_energy: float = 300.0
-    w_deploy: float = 500.0
+    deploy_weights: tuple[float, float, float] = DEPLOY_WEIGHTS
+    w_energy: float = W_ENERGY
+    w_deploy: float = W_DEPLOY
     early_exit: EarlyExit = field(default_factory=EarlyExit)
 
     kind = "mec"
+
+    def with_network(self, net) -> MecScenario:
+        """The same tiers and weights over the links of `net` (a `problems.presets.Network`)."""
+        return dataclasses.replace(self, te=net.te, ec=net.ec)
+
+    def with_tiers(self, tiers) -> MecScenario:
+        return dataclasses.replace(self, tiers=tuple(tiers))
 
     @property
     def n_tiers(self) -> int:
@@ -156,10 +174,28 @@ class D2DScenario:
     link: D2DLink | None = None
     collaborators: tuple[Collaborator, ...] | None = None
     power: D2DPower = field(default_factory=D2DPower)
-    w_energy: float = 300.0
+    w_energy: float = W_ENERGY
     early_exit: EarlyExit = field(default_factory=EarlyExit)
 
     kind = "d2d"
+
+    def resolved(self) -> D2DScenario:
+        """The scenario with its pool replaced by the collaborator it selects (spec section 5)."""
+        collaborator, link = self.chosen()
+        return dataclasses.replace(self, collaborator=collaborator, link=link, collaborators=None)
+
+    def with_network(self, net) -> D2DScenario:
+        """The same device and collaborator over the d2d link of `net`; a pool's members carry
+        links of their own, so resolve the pool first."""
+        if self.collaborators:
+            raise ProblemError("a collaborator pool has per-member links: resolve the pool before changing the network")
+        return dataclasses.replace(self, link=net.d2d)
+
+    def with_tiers(self, tiers) -> D2DScenario:
+        if self.collaborators:
+            raise ProblemError("a collaborator pool chooses its tier: resolve the pool before changing the tiers")
+        device, collaborator = tiers
+        return dataclasses.replace(self, device=device, collaborator=collaborator)
 
     @property
     def n_tiers(self) -> int:

@@ -12,6 +12,7 @@ import re
 import types
 import typing
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from problems.errors import FieldError
@@ -41,16 +42,64 @@ def key_text(key: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
+@dataclass(frozen=True)
+class Bound:
+    """Limits of a number, each with one wording everywhere: "must be > 0", "must be >= 0",
+    "must be <= 1", "must be < 1"."""
+
+    gt: float | None = None
+    ge: float | None = None
+    le: float | None = None
+    lt: float | None = None
+
+    def check(self, key: str, value: Any) -> None:
+        """Raise a FieldError naming `key` if `value` (a number, or None: passes) is out of bounds."""
+        if value is None:
+            return
+        if self.gt is not None and not value > self.gt:
+            self._fail(key, ">", self.gt, value)
+        if self.ge is not None and not value >= self.ge:
+            self._fail(key, ">=", self.ge, value)
+        if self.le is not None and not value <= self.le:
+            self._fail(key, "<=", self.le, value)
+        if self.lt is not None and not value < self.lt:
+            self._fail(key, "<", self.lt, value)
+
+    @staticmethod
+    def _fail(key: str, sign: str, limit: float, value: Any) -> None:
+        raise FieldError(key, f"must be {sign} {limit:g}", short(value))
+
+
+POSITIVE = Bound(gt=0)
+NON_NEGATIVE = Bound(ge=0)
+
+
+def bounded(default: Any = dataclasses.MISSING, *, gt: float | None = None, ge: float | None = None,
+            le: float | None = None, lt: float | None = None, **kwargs: Any) -> Any:
+    """A dataclass field whose bounds `from_mapping` enforces (declared once, in the schema)."""
+    return dataclasses.field(default=default, metadata={"bound": Bound(gt, ge, le, lt)}, **kwargs)
+
+
+def check_bounds(obj: Any, prefix: str) -> None:
+    """Enforce every `bounded` field of dataclass `obj`, naming `prefix.field`."""
+    for f in dataclasses.fields(obj):
+        bound = f.metadata.get("bound")
+        if bound is None:
+            continue
+        value = getattr(obj, f.name)
+        if isinstance(value, list | tuple):
+            for j, v in enumerate(value):
+                bound.check(f"{prefix}.{f.name}[{j}]", v)
+        else:
+            bound.check(f"{prefix}.{f.name}", value)
+
+
 def require(prefix: str, obj: Any, positive: tuple[str, ...] = (), non_negative: tuple[str, ...] = ()) -> None:
     """Bounds of config fields (null fields pass): `positive` > 0, `non_negative` >= 0."""
     for key in positive:
-        value = getattr(obj, key)
-        if value is not None and not value > 0:
-            raise FieldError(f"{prefix}.{key}", "must be greater than 0", value)
+        POSITIVE.check(f"{prefix}.{key}", getattr(obj, key))
     for key in non_negative:
-        value = getattr(obj, key)
-        if value is not None and not value >= 0:
-            raise FieldError(f"{prefix}.{key}", "must not be negative", value)
+        NON_NEGATIVE.check(f"{prefix}.{key}", getattr(obj, key))
 
 
 def finite_number(value: Any, key: str) -> float:
@@ -150,6 +199,7 @@ def from_mapping(cls: type[T], data: Mapping | None, prefix: str) -> T:
         elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
             raise FieldError(f"{prefix}.{name}", "missing required key", None, show_value=False)
     obj = cls(**kwargs)
+    check_bounds(obj, prefix)
     check = getattr(obj, "validate", None)
     if callable(check):
         check(prefix)

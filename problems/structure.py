@@ -13,7 +13,7 @@ import numpy as np
 from problems.errors import FieldError
 from problems.profile import Profile
 from problems.scenario import Scenario
-from problems.schema import short
+from problems.schema import NON_NEGATIVE, finite_number, short
 from problems.tables import ChainTables
 
 #: an upper bound on any assignment's latency, energy, deploy share and cost
@@ -47,10 +47,7 @@ def _check_tier_latencies(profile: Profile, scenario: Scenario) -> None:
         if len(b.tier_latency_ms) != k:
             raise FieldError(where, f"needs one latency per tier ({k})", short(list(b.tier_latency_ms)))
         for j, v in enumerate(b.tier_latency_ms):
-            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-                raise FieldError(f"{where}[{j}]", "must be a finite number", short(v))
-            if v < 0:
-                raise FieldError(f"{where}[{j}]", "must be >= 0", v)
+            NON_NEGATIVE.check(f"{where}[{j}]", finite_number(v, f"{where}[{j}]"))
 
 
 def _check_dag(profile: Profile, scenario: Scenario) -> None:
@@ -90,7 +87,62 @@ def _check_dag(profile: Profile, scenario: Scenario) -> None:
                              profile.blocks[u].name)
 
 
-def check_finite(ct: ChainTables) -> None:
+def _suspects(profile: Profile, scenario: Scenario, block: int, weighted: bool) -> list[tuple[float, str, float]]:
+    """(log10 of how far a value pushes costs up, its instance field, the value) for every scenario
+    value and the block's own sizes and latency: the largest is named when a cost overflows."""
+    out: list[tuple[float, str, float]] = []
+
+    def add(push: float, field: str, value: float) -> None:
+        out.append((push, field, value))
+
+    def big(field: str, value: float) -> None:
+        if value > 0:
+            add(math.log10(value), field, value)
+
+    def slow(field: str, mbps: float) -> None:  # a small bandwidth pushes transfer times up
+        if mbps > 0:
+            add(-math.log10(mbps), field, mbps)
+
+    b = profile.blocks[block]
+    big(f"blocks[{block}].in_kb", b.in_kb)
+    big(f"blocks[{block}].out_kb", b.out_kb)
+    for key in ("latency_ms", "energy_j"):
+        if getattr(b, key) is not None:
+            big(f"blocks[{block}].{key}", getattr(b, key))
+    pool = getattr(scenario, "collaborators", None)
+    tiers = scenario.tiers if not pool else scenario.tiers[:1]
+    for s, t in enumerate(tiers):
+        big(f"scenario.tiers[{s}].d", t.d)
+    big("scenario.tiers[0].e", tiers[0].e)
+    if scenario.kind == "mec":
+        for name in ("te", "ec"):
+            link = getattr(scenario, name)
+            slow(f"scenario.links.{name}.up_mbps", link.up_mbps)
+            slow(f"scenario.links.{name}.down_mbps", link.down_mbps)
+            big(f"scenario.links.{name}.delay_ms", link.delay_ms)
+    elif pool:
+        for j, c in enumerate(pool):
+            big(f"scenario.collaborators[{j}].d", c.d)
+            slow(f"scenario.collaborators[{j}].mbps", c.mbps)
+            big(f"scenario.collaborators[{j}].delay_ms", c.delay_ms)
+    else:
+        slow("scenario.link.mbps", scenario.link.mbps)
+        big("scenario.link.delay_ms", scenario.link.delay_ms)
+    for key, value in vars(scenario.power).items():
+        big(f"scenario.power.{key}", value)
+    if weighted:
+        big("scenario.weights.energy", float(scenario.weights[1]))
+        big("scenario.weights.deploy", float(scenario.weights[2]))
+    return out
+
+
+def _overflow(profile: Profile, scenario: Scenario, block: int, weighted: bool, message: str) -> FieldError:
+    """The error of an overflowing cost, naming the value that pushes it up most."""
+    _, field, value = max(_suspects(profile, scenario, block, weighted), key=lambda x: x[0])
+    return FieldError(field, message, value)
+
+
+def check_finite(ct: ChainTables, profile: Profile, scenario: Scenario) -> None:
     """Finite inputs can still overflow the cost (1e300 KB over a 1e-300 Mbit/s link); such
     a problem would score NaN or inf, so it is refused, naming where along the chain.
 
@@ -114,22 +166,18 @@ def check_finite(ct: ChainTables) -> None:
         ("latency, energy or deploy share", ct.unary, move, ct.exit, ct.final),
         ("weighted cost", ct_cost.unary[None], move_cost, ct_cost.exit[None], ct_cost.final[None]),
     )
-    size_field = "out_kb" if ct.dag is not None else "in_kb"
     for label, unary, trans, exit_, final in checks:
-        for table, field in ((unary, "blocks[{i}]"), (trans, "blocks[{i}]." + size_field),
-                             (exit_, "blocks[{i}].out_kb")):
+        weighted = label == "weighted cost"
+        for table in (unary, trans, exit_):
             bad = ~np.isfinite(table).reshape(table.shape[0], n, -1).all(axis=(0, 2))
             if bad.any():
-                i = int(np.argmax(bad))
-                raise FieldError(field.format(i=i), f"values too large: the {label} overflows", None,
-                                 show_value=False)
+                raise _overflow(profile, scenario, int(np.argmax(bad)), weighted,
+                                f"makes the {label} overflow")
         if not np.isfinite(final).all():
-            raise FieldError(f"blocks[{n - 1}].out_kb", f"values too large: the {label} overflows", None,
-                             show_value=False)
+            raise _overflow(profile, scenario, n - 1, weighted, f"makes the {label} overflow")
         with np.errstate(over="ignore", invalid="ignore"):
             running = np.cumsum(unary.max(axis=2) + trans.max(axis=(2, 3)) + exit_.max(axis=2), axis=1)  # [c, n]
         if not (running[:, -1] + final.max(axis=1) < MAX_TOTAL).all():
             over = (running >= MAX_TOTAL).any(axis=0)
-            field = f"blocks[{int(np.argmax(over))}]" if over.any() else f"blocks[{n - 1}].out_kb"
-            raise FieldError(field, f"values too large: the {label} up to here can exceed {MAX_TOTAL:g}", None,
-                             show_value=False)
+            raise _overflow(profile, scenario, int(np.argmax(over)) if over.any() else n - 1, weighted,
+                            f"makes the {label} exceed {MAX_TOTAL:g}")

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from problems import Problem
-from problems.errors import FieldError
+from problems.schema import bounded
 from problems.tables import CostTables
 from solvers.base import Solution, Solver, Unsupported
 from solvers.registry import register
@@ -114,11 +114,7 @@ def decode(index: int, n: int, k: int) -> np.ndarray:
 
 @dataclass
 class ExhaustiveConfig:
-    limit: int = 3**20  # refuse above this many assignments
-
-    def validate(self, prefix: str) -> None:
-        if self.limit < 1:
-            raise FieldError(f"{prefix}.limit", "must be a positive integer", self.limit)
+    limit: int = bounded(3**20, ge=1)  # refuse above this many assignments
 
 
 @register

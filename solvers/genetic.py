@@ -27,40 +27,30 @@ import numpy as np
 
 from problems import Problem
 from problems.errors import FieldError
+from problems.schema import bounded
 from solvers.base import Solution, Solver
 from solvers.registry import register
 
 
 @dataclass
 class GeneticConfig:
-    population: int = 128
-    generations: int = 100  # at most this many generations after the first population
-    patience: int = 20  # stop after this many generations without improvement
+    population: int = bounded(128, ge=2)
+    generations: int = bounded(100, ge=0)  # at most this many generations after the first population
+    patience: int = bounded(20, ge=0)  # stop after this many generations without improvement
     elite: int = 4  # best individuals copied unchanged into the next generation
     tournament: int = 3  # tournament size of parent selection
     crossover: Literal["two_point", "uniform"] = "two_point"
-    crossover_rate: float = 0.9  # share of parent pairs that cross over (the rest are copied)
-    mutation_rate: float | None = None  # per-gene probability; null: 1 / n_blocks
+    crossover_rate: float = bounded(0.9, ge=0, le=1)  # share of parent pairs that cross over (the rest are copied)
+    mutation_rate: float | None = bounded(None, ge=0, le=1)  # per-gene probability; null: 1 / n_blocks
     seed_uniform: bool = True  # start with the single-tier assignments in the population
-    segment_rate: float = 0.2  # share of children whose random run of blocks is set to one tier
+    segment_rate: float = bounded(0.2, ge=0, le=1)  # share of children whose random run of blocks is set to one tier
     dedupe: bool = True  # children that copy a member of the population are redrawn at random
 
     def validate(self, prefix: str) -> None:
-        if self.population < 2:
-            raise FieldError(f"{prefix}.population", "must be at least 2", self.population)
-        for key in ("generations", "patience"):
-            if getattr(self, key) < 0:
-                raise FieldError(f"{prefix}.{key}", "must be >= 0", getattr(self, key))
         if not 0 <= self.elite < self.population:
             raise FieldError(f"{prefix}.elite", "must lie in 0..population-1", self.elite)
         if not 1 <= self.tournament <= self.population:
             raise FieldError(f"{prefix}.tournament", "must lie in 1..population", self.tournament)
-        if not 0 <= self.crossover_rate <= 1:
-            raise FieldError(f"{prefix}.crossover_rate", "must lie in [0, 1]", self.crossover_rate)
-        if not 0 <= self.segment_rate <= 1:
-            raise FieldError(f"{prefix}.segment_rate", "must lie in [0, 1]", self.segment_rate)
-        if self.mutation_rate is not None and not 0 <= self.mutation_rate <= 1:
-            raise FieldError(f"{prefix}.mutation_rate", "must lie in [0, 1] (or null for 1/n)", self.mutation_rate)
 
     def max_evaluations(self) -> int:
         """Evaluations of a run that never stops early."""

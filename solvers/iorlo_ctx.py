@@ -140,26 +140,22 @@ def box_network(rng: np.random.Generator) -> Network:
 def condition(problem: Problem, rng: np.random.Generator, cfg: Config) -> Problem:
     """`problem`'s model and scenario under a freshly drawn network and jittered tiers."""
     net = box_network(rng) if rng.random() < cfg.box_share else sample_network(rng)
-    sc = problem.scenario
+    sc = resolved(problem.scenario)
     jitter = np.exp(rng.uniform(-cfg.tier_jitter, cfg.tier_jitter, len(sc.tiers)))
     tiers = tuple(dataclasses.replace(t, d=t.d * f) for t, f in zip(sc.tiers, jitter, strict=True))
-    if isinstance(sc, MecScenario):
-        new = dataclasses.replace(sc, tiers=tiers, te=net.te, ec=net.ec)
-    else:
-        new = dataclasses.replace(sc, device=tiers[0], collaborator=tiers[1], link=net.d2d, collaborators=None)
-    return Problem(problem.profile, new, name=f"{problem.name}-ctx")
+    return problem.with_scenario(sc.with_tiers(tiers).with_network(net), name=f"{problem.name}-ctx")
+
+
+def resolved(sc):
+    """A D2D pool as the collaborator it selects: the conditions vary that one's link and speed."""
+    return sc.resolved() if getattr(sc, "collaborators", None) else sc
 
 
 def template_digest(problem: Problem) -> str:
     """Hash of the instance without its network: one actor serves all conditions of a model."""
     sc = problem.scenario
     ref = Network("ref", Link(100.0, 100.0, 10.0), Link(100.0, 100.0, 10.0), D2DLink(100.0, 10.0))
-    if isinstance(sc, MecScenario):
-        fixed = dataclasses.replace(sc, te=ref.te, ec=ref.ec)
-    else:
-        dev, collab = sc.tiers
-        fixed = dataclasses.replace(sc, device=dev, collaborator=collab, link=ref.d2d, collaborators=None)
-    ct = Problem(problem.profile, fixed).chain
+    ct = problem.with_scenario(resolved(sc).with_network(ref)).chain
     h = hashlib.sha256(sc.kind.encode())
     for arr in ct.arrays():
         h.update(np.ascontiguousarray(arr, dtype=np.float64).tobytes())

@@ -13,24 +13,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from problems import Problem
-from problems.errors import FieldError
+from problems.schema import bounded
 from solvers.base import Solution, Solver
 from solvers.registry import register
 
 
 @dataclass
 class OptunaConfig:
-    trials: int = 200  # fixed trial budget (one evaluation each)
-    startup_trials: int = 10  # random trials before TPE takes over
-    ei_candidates: int = 24  # candidates TPE scores per trial
+    trials: int = bounded(200, ge=1)  # fixed trial budget (one evaluation each)
+    startup_trials: int = bounded(10, ge=0)  # random trials before TPE takes over
+    ei_candidates: int = bounded(24, ge=1)  # candidates TPE scores per trial
     multivariate: bool = True  # joint TPE over all blocks (Optuna 5's single-objective default)
-
-    def validate(self, prefix: str) -> None:
-        for key in ("trials", "ei_candidates"):
-            if getattr(self, key) < 1:
-                raise FieldError(f"{prefix}.{key}", "must be a positive integer", getattr(self, key))
-        if self.startup_trials < 0:
-            raise FieldError(f"{prefix}.startup_trials", "must be >= 0", self.startup_trials)
 
 
 @register

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from problems import Problem
-from problems.errors import FieldError
+from problems.schema import bounded
 from solvers.base import Solution, Solver
 from solvers.genetic import GeneticConfig
 from solvers.registry import register
@@ -21,13 +21,8 @@ from solvers.registry import register
 
 @dataclass
 class RandomSearchConfig:
-    evaluations: int = GeneticConfig().max_evaluations()  # the genetic algorithm's budget
-    batch: int = 4096  # assignments drawn and scored per call
-
-    def validate(self, prefix: str) -> None:
-        for key in ("evaluations", "batch"):
-            if getattr(self, key) < 1:
-                raise FieldError(f"{prefix}.{key}", "must be a positive integer", getattr(self, key))
+    evaluations: int = bounded(GeneticConfig().max_evaluations(), ge=1)  # the genetic algorithm's budget
+    batch: int = bounded(4096, ge=1)  # assignments drawn and scored per call
 
 
 @register

@@ -7,8 +7,8 @@ import itertools
 import numpy as np
 
 from problems import Problem
+from problems.build import make_scenario
 from problems.paper import PAPER_MODELS, paper_profile
-from problems.presets import collaborator_d, mec_tiers, network_preset
 from problems.profile import Block, Profile
 from problems.scenario import D2DLink, D2DScenario, EarlyExit, Link, MecScenario, Tier
 
@@ -17,14 +17,8 @@ PRESETS = ("5g_avg", "5g_worst", "5g_best")
 
 
 def scenario(kind: str, network: str = "5g_avg", early_exit: EarlyExit | None = None):
-    net = network_preset(network)
     ee = early_exit or EarlyExit()
-    if kind == "mec":
-        return MecScenario(tiers=mec_tiers(), te=net.te, ec=net.ec, early_exit=ee)
-    return D2DScenario(
-        device=mec_tiers()[0], collaborator=Tier("co-h", collaborator_d("co-h")), link=net.d2d,
-        early_exit=ee,
-    )
+    return make_scenario(kind, network, early_exit={"enabled": ee.enabled, "num_classes": ee.num_classes})
 
 
 def paper_problem(model: str, kind: str = "mec", network: str = "5g_avg") -> Problem:

@@ -61,5 +61,5 @@ def test_bad_input_is_one_line_and_writes_nothing(tmp_path):
     out = tmp_path / "run"
     proc = cli("scenario.weights.energy=-3", f"hydra.run.dir={out}", cwd=tmp_path)
     assert proc.returncode == 2
-    assert proc.stderr.strip() == "error: scenario.weights.energy: must not be negative (got -3.0)"
+    assert proc.stderr.strip() == "error: scenario.weights.energy: must be >= 0 (got -3.0)"
     assert not (out / "result.json").exists() and not (out / "instance.json").exists()

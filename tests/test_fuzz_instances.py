@@ -266,10 +266,10 @@ FOUND = [
     (("format",), _deep(5000, 0), "format"),
     (("scenario", "early_exit"), {"enabled": 10**5000}, "scenario.early_exit.enabled"),  # repr of a huge int
     (("blocks", 0, "a\nb"), 1, "blocks[0].'a\\nb'"),  # a key with a newline made a two-line error
-    (("scenario", "links", "te", "up_mbps"), 5e-324, "blocks[0].in_kb"),  # costs overflow to inf
-    (("scenario", "links", "te", "up_mbps"), 1e-300, "blocks[0]"),  # finite entries whose sum can overflow
-    (("scenario", "tiers", 0, "d"), 1e308, "blocks[0]"),
-    (("scenario", "weights", "energy"), 1e308, "blocks[0]"),
+    (("scenario", "links", "te", "up_mbps"), 5e-324, "scenario.links.te.up_mbps"),  # costs overflow to inf
+    (("scenario", "links", "te", "up_mbps"), 1e-300, "scenario.links.te.up_mbps"),  # a sum that can overflow
+    (("scenario", "tiers", 0, "d"), 1e308, "scenario.tiers[0].d"),
+    (("scenario", "weights", "energy"), 1e308, "scenario.weights.energy"),
     (("blocks", 3, "out_kb"), 1e306, "blocks[3].out_kb"),  # the last output's return
 ]
 

@@ -64,7 +64,7 @@ BASE_D2D = problem_to_dict(build_problem({"name": "alexnet"}, {"kind": "d2d"}, {
 
 
 BAD = [
-    (BASE, ("format",), "partition-instance/2", "format"),
+    (BASE, ("format",), "partition-instance/3", "format"),
     (BASE, ("blocks",), [], "blocks"),
     (BASE, ("blocks", 0, "in_kb"), -1.0, "blocks[0].in_kb"),
     (BASE, ("blocks", 2, "out_kb"), float("nan"), "blocks[2].out_kb"),

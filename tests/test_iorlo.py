@@ -10,12 +10,10 @@ import numpy as np
 import pytest
 import torch
 import yaml
+from solver_helpers import paper_problem
 
 from benchmark.runner import run
 from problems import FieldError, Problem
-from problems.paper import paper_profile
-from problems.presets import COLLABORATORS, mec_tiers, network_preset
-from problems.scenario import D2DScenario, MecScenario, Tier
 from solvers import iorlo, iorlo_ctx
 from solvers._ddpg import CheckpointError, NumpyActor, intent_bounds, mlp, to_tiers
 from solvers.dp import optimum
@@ -27,12 +25,7 @@ SHORT_CTX = {"updates": 4, "contexts": 3, "samples": 2, "search_rounds": 1, "pro
 
 
 def problem(model: str = "alexnet", kind: str = "mec", network: str = "5g_avg") -> Problem:
-    net = network_preset(network)
-    if kind == "mec":
-        sc = MecScenario(tiers=mec_tiers(), te=net.te, ec=net.ec)
-    else:
-        sc = D2DScenario(device=mec_tiers()[0], collaborator=Tier("co-h", COLLABORATORS["co-h"]), link=net.d2d)
-    return Problem(paper_profile(model), sc, name=f"{model}-{kind}-{network}")
+    return paper_problem(model, kind, network)
 
 
 def trained(name: str, pr: Problem, **params):

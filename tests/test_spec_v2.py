@@ -112,7 +112,7 @@ def _bad(doc: dict, path: str, value) -> str:
 
 @pytest.mark.parametrize(("path", "value", "message"), [
     ("blocks.2.tier_latency_ms", [1.0, 2.0], r"^blocks\[2\]\.tier_latency_ms: needs one latency per tier \(3\)"),
-    ("blocks.2.tier_latency_ms", [1.0, -2.0, 1.0], r"^blocks\[2\]\.tier_latency_ms\[1\]: must not be negative"),
+    ("blocks.2.tier_latency_ms", [1.0, -2.0, 1.0], r"^blocks\[2\]\.tier_latency_ms\[1\]: must be >= 0"),
     ("blocks.2.tier_latency_ms", [1.0, "x", 1.0], r"^blocks\[2\]\.tier_latency_ms\[1\]: must be a number"),
     ("blocks.2.tier_latency_ms", 5, r"^blocks\[2\]\.tier_latency_ms: must be a JSON array"),
 ])

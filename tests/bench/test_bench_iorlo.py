@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from solver_helpers import paper_problem
 
 from problems import Problem
-from problems.paper import PAPER_MODELS, paper_profile
-from problems.presets import COLLABORATORS, mec_tiers, network_preset
-from problems.scenario import D2DScenario, MecScenario, Tier
+from problems.paper import PAPER_MODELS
 from solvers import make_solver
 
 pytestmark = pytest.mark.bench
@@ -25,12 +24,7 @@ SHORT = {
 
 
 def paper(model: str, kind: str) -> Problem:
-    net = network_preset("5g_avg")
-    if kind == "mec":
-        sc = MecScenario(tiers=mec_tiers(), te=net.te, ec=net.ec)
-    else:
-        sc = D2DScenario(device=mec_tiers()[0], collaborator=Tier("co-h", COLLABORATORS["co-h"]), link=net.d2d)
-    return Problem(paper_profile(model), sc, name=f"{model}-{kind}-5g_avg")
+    return paper_problem(model, kind)
 
 
 @pytest.mark.parametrize("kind", ["mec", "d2d"])
