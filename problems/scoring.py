@@ -56,29 +56,39 @@ def chain_walk(st: Stack, X: np.ndarray, start: int = 0, prev: np.ndarray | None
     input from the device); the move and exit decision into block `start` are included.
     Returns the component sums [B, C, m] relative to the reach at entry, and the reach [B, m]
     left at the end. The last block's return to the device is added when the walk ends at n.
+    Vectorized over blocks too: the reach before each block is a cumulative product of the
+    kept reach across the tier changes before it.
     """
     B, C, n, k = st.shape
     _, m, width = X.shape
-    bc = (np.arange(B)[:, None] * C + np.arange(C)[None, :])[:, :, None]  # [B, C, 1] row of (b, c)
-    b1 = np.arange(B)[:, None]  # [B, 1]
-    unary, trans, final = st.unary.reshape(-1), st.trans.reshape(-1), st.final.reshape(-1)
-    pay, gain = st.pay.reshape(-1), st.gain.reshape(-1)
-    acc = np.zeros((B, C, m))
-    reach = np.ones((B, m))
-    prev = np.zeros((B, m), dtype=np.intp) if prev is None or start == 0 else prev
-    for j in range(width):
-        i = start + j
-        s = X[:, :, j]
-        move = prev * k + s  # [B, m]
-        if i > 0 and st.has_exits:
-            acc += reach[:, None] * pay.take((bc * (n - 1) + i - 1) * k * k + move[:, None])
-            reach = reach * gain.take((b1 * (n - 1) + i - 1) * k * k + move)
-        step = unary.take((bc * n + i) * k + s[:, None]) + trans.take((bc * n + i) * k * k + move[:, None])
-        acc += reach[:, None] * step
-        prev = s
+    X = X.astype(np.intp, copy=False)
+    first = np.zeros((B, m, 1), dtype=np.intp) if prev is None or start == 0 else prev[:, :, None]
+    P = np.concatenate([first, X[:, :, :-1]], axis=2)  # [B, m, w] tier of the block before
+    blocks = start + np.arange(width)  # [w]
+    bc = (np.arange(B)[:, None] * C + np.arange(C)[None, :])[:, :, None, None]  # [B, C, 1, 1]
+    at = (bc * n + blocks) * k  # [B, C, 1, w]
+    s, p = X[:, None], P[:, None]  # [B, 1, m, w]
+    step = st.unary.reshape(-1).take(at + s) + st.trans.reshape(-1).take((at + p) * k + s)  # [B, C, m, w]
+    if not st.has_exits:
+        acc = step.sum(axis=3)
+        reach_end = np.ones((B, m))
+    else:
+        into = np.maximum(blocks - 1, 0)  # transition i-1 -> i (none into block 0)
+        b1 = np.arange(B)[:, None, None]
+        gain = st.gain.reshape(-1).take(((b1 * (n - 1) + into) * k + P) * k + X) if n > 1 else np.ones(X.shape)
+        if start == 0:
+            gain[:, :, 0] = 1.0
+        reach = np.cumprod(gain, axis=2)  # [B, m, w] reach at each block, after the exit into it
+        before = np.concatenate([np.ones((B, m, 1)), reach[:, :, :-1]], axis=2)  # reach before each exit decision
+        pay = st.pay.reshape(-1).take((((bc * (n - 1)) + into) * k + p) * k + s) if n > 1 else np.zeros(step.shape)
+        if start == 0:
+            pay[:, :, :, 0] = 0.0
+        acc = (before[:, None] * pay + reach[:, None] * step).sum(axis=3)
+        reach_end = reach[:, :, -1]
     if start + width == n:
-        acc += reach[:, None] * final.take(bc * k + prev[:, None])
-    return acc, reach
+        last = X[:, None, :, -1]  # [B, 1, m]
+        acc = acc + reach_end[:, None] * st.final.reshape(-1).take(bc[..., 0] * k + last)
+    return acc, reach_end
 
 
 def dag_sum(st: Stack, X: np.ndarray) -> np.ndarray:
