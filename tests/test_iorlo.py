@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-import yaml
 from solver_helpers import paper_problem
 
 from benchmark.runner import run
@@ -19,7 +16,6 @@ from solvers._ddpg import CheckpointError, NumpyActor, intent_bounds, mlp, to_ti
 from solvers.dp import optimum
 from solvers.registry import make_solver
 
-CONF = Path(__file__).resolve().parents[1] / "conf" / "solver"
 SHORT = {"episodes": 3, "steps": 20, "memory": 40, "batch_size": 8, "progress": False, "seed": 3}
 SHORT_CTX = {"updates": 4, "contexts": 3, "samples": 2, "search_rounds": 1, "progress": False, "seed": 3}
 
@@ -70,14 +66,6 @@ def test_bad_config_names_the_field(params, field):
 def test_bad_ctx_config_is_refused(params):
     with pytest.raises(FieldError):
         make_solver("iorlo_ctx", params)
-
-
-@pytest.mark.parametrize("name", ["iorlo", "iorlo_ctx"])
-def test_yaml_holds_every_config_default(name):
-    data = yaml.safe_load((CONF / f"{name}.yaml").read_text())
-    assert data.pop("name") == name
-    assert data.pop("timeout_s") is None
-    assert data == dataclasses.asdict(make_solver(name).config)
 
 
 # -- short training end to end -----------------------------------------------------------------
