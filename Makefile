@@ -1,25 +1,35 @@
 # make run: set up .venv if missing and run the default benchmark job.
-# make test: set up .venv if missing and run the test suite.
+# make check: the fast loop: ruff and every test that needs no subprocess, browser or cluster.
+# make test: set up .venv if missing and run the whole test suite (what CI runs).
+# TORCH_INDEX=https://download.pytorch.org/whl/cpu: take torch from PyTorch's CPU wheel index
+#   (no CUDA libraries to download) when the venv is set up.
 PY ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+TORCH_INDEX ?=
+TEST_WORKERS ?= 2
+CHECK_WORKERS ?= 2
 
-.PHONY: run test bench lint clean
+.PHONY: run check test bench lint clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null 2>&1 || { echo "error: $(PY) not found (Python 3.11 is required)"; exit 1; }
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX)) -e ".[test]"
 	touch $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/python -m benchmark
 
+check: $(STAMP)
+	$(BIN)/ruff check .
+	PARTBENCH_FAST=1 $(BIN)/python -m pytest -q -m "not slow and not bench" -n $(CHECK_WORKERS)
+
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 bench: $(STAMP)
 	$(BIN)/python -m pytest -q -m bench --benchmark-enable --benchmark-columns=median,iqr,min,rounds tests/bench

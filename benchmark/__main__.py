@@ -18,7 +18,10 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from benchmark.job import run_job
+from benchmark.schemas import register
 from problems.errors import ProblemError
+
+register()  # the config schemas conf/ extends (benchmark.schemas)
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")

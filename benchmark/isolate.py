@@ -21,7 +21,7 @@ import os
 import signal
 import time
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any
@@ -54,7 +54,7 @@ def check_timeout(value: object) -> float | None:
 
 
 def _child(conn: Connection, problem: Problem, solver_name: str, params: dict, seed: int, timing: Any,
-           plugins: tuple[str, ...]) -> None:
+           plugins: tuple[str, ...], memory: bool = False) -> None:
     """Child side: own process group, plugins, the ordinary runner; the row goes back on `conn`."""
     with contextlib.suppress(OSError):
         os.setpgid(0, 0)
@@ -64,7 +64,7 @@ def _child(conn: Connection, problem: Problem, solver_name: str, params: dict, s
 
         load_plugins(list(plugins))
         row = run(problem, solver_name, params, seed, timing,
-                  on_phase=lambda name, seconds: conn.send(("phase", (name, seconds))))
+                  on_phase=lambda name, seconds: conn.send(("phase", (name, seconds))), memory=memory)
         conn.send(("row", row))
     except BaseException as exc:  # whatever the runner did not turn into a row
         conn.send(("crash", (f"{type(exc).__name__}: {exc}", traceback.format_exc(limit=8))))
@@ -135,13 +135,15 @@ def context(start_method: str) -> mp.context.BaseContext:
 
 
 def run_isolated(problem: Problem, solver_name: str, params: dict | None, seed: int, timing: Any,
-                 timeout_s: float, plugins: Sequence[str] = (), start_method: str = "forkserver") -> dict[str, Any]:
-    """`benchmark.runner.run` in a child process, stopped after `timeout_s` of prepare + first solve."""
+                 timeout_s: float, plugins: Sequence[str] = (), start_method: str = "forkserver",
+                 memory: bool = False) -> dict[str, Any]:
+    """`benchmark.runner.run` in a child process, stopped after `timeout_s` of prepare + first solve.
+    `memory=True` with `start_method="spawn"` records the fresh process's peak RSS (`runner.run`)."""
     params = dict(params or {})
     make_solver(solver_name, params)  # a bad solver config is bad input: fail here, in the parent
     ctx = context(start_method)
     recv, send = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(send, problem, solver_name, params, seed, timing, tuple(plugins)),
+    proc = ctx.Process(target=_child, args=(send, problem, solver_name, params, seed, timing, tuple(plugins), memory),
                        name=f"partbench-{solver_name}")
     with standard_default(start_method):
         proc.start()
@@ -179,6 +181,47 @@ def run_isolated(problem: Problem, solver_name: str, params: dict | None, seed: 
                 if phase == "start-up":
                     return _failed_row(problem, solver_name, seed, f"solver process did not start in {STARTUP_S:g} s")
                 return _timeout_row(problem, solver_name, seed, timeout_s, phase, prepare_s)
+    finally:
+        recv.close()
+        if proc.is_alive():
+            _stop(proc)
+        else:
+            proc.join(10)
+
+
+def _call_child(conn: Connection, target: Callable[..., Any], args: tuple) -> None:
+    with contextlib.suppress(OSError):
+        os.setpgid(0, 0)
+    try:
+        conn.send(("value", target(*args)))
+    except BaseException as exc:
+        conn.send(("crash", f"{type(exc).__name__}: {exc}"))
+    finally:
+        conn.close()
+
+
+def call_isolated(target: Callable[..., Any], args: tuple, timeout_s: float, start_method: str = "spawn") -> Any:
+    """`target(*args)` in a child process of its own (a fresh interpreter by default), for
+    measurements whose peak memory must be the callee's own; killed after `timeout_s`.
+    A failure in the child is raised here as RuntimeError, a time-out as TimeoutError."""
+    ctx = context(start_method)
+    recv, send = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_call_child, args=(send, target, tuple(args)), name="partbench-measure")
+    with standard_default(start_method):
+        proc.start()
+    send.close()
+    try:
+        ready = wait([recv, proc.sentinel], timeout=timeout_s)
+        if recv in ready:
+            with contextlib.suppress(EOFError):
+                kind, value = recv.recv()
+                if kind == "value":
+                    return value
+                raise RuntimeError(value)
+        if not ready:
+            raise TimeoutError(f"stopped after {timeout_s:g} s")
+        proc.join(10)
+        raise RuntimeError(f"measurement process exited with code {proc.exitcode}")
     finally:
         recv.close()
         if proc.is_alive():

@@ -21,13 +21,13 @@ from benchmark.plugins import load_plugins
 from benchmark.provenance import VERSIONED, git_revision, machine, versions
 from benchmark.resume import RUN_KEYS, finished, job_overrides
 from benchmark.runner import TimingConfig, jsonable, run
+from benchmark.schemas import RUNNER_KEYS
 from problems import Problem
 from problems.build import build_problem
 from problems.errors import FieldError
 from problems.instance import dumps_instance, load_instance
 from problems.schema import from_mapping
 
-RUNNER_KEYS = ("name", "timeout_s")
 MAX_RUNS_SHOWN = 16  # runs of equal tiers printed in the summary of a result
 __all__ = ["VERSIONED", "describe", "resolve_problem", "run_job", "solver_params", "versions"]
 

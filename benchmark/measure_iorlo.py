@@ -22,14 +22,14 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmark.runner import jsonable, run
+from benchmark.reference import reference
+from benchmark.runner import gap, jsonable, run
 from problems import Problem
 from problems.atomic import atomic_write_text
 from problems.networks import sample_network
 from problems.paper import PAPER_MODELS, paper_profile
 from problems.presets import COLLABORATORS, Network, mec_tiers, network_preset
 from problems.scenario import D2DScenario, MecScenario, Tier
-from solvers.dp import optimum
 from solvers.iorlo_ctx import box_network
 from solvers.registry import make_solver
 
@@ -57,7 +57,7 @@ def row_summary(row: dict) -> dict:
     return {
         "solver": row["solver"], "instance": row["instance"], "status": row["status"], "error": row["error"],
         "gap": row["gap"], "cost": row["cost"], "optimal_cost": row["optimal_cost"],
-        "gap_best_seen": None if best_seen is None else best_seen / row["optimal_cost"] - 1,
+        "gap_best_seen": None if best_seen is None else gap(best_seen, row["optimal_cost"]),
         "train_s": info.get("train_s"), "prepare_s": row["prepare_s"], "decision_ms": row["decision_ms"],
         "assignment": row["assignment"], "cached": info.get("cached"),
     }
@@ -113,11 +113,11 @@ def main() -> None:
                 base = make_problem(model, kind, network_preset("5g_avg"), "5g_avg")
                 prep, _ = np.random.SeedSequence(args.seed).spawn(2)
                 ctx.prepare(base, np.random.default_rng(prep))  # the runner's prepare seed: loads the cached actor
-                assert ctx._info["cached"] or not solver_rows, "iorlo_ctx retrained on held-out conditions"
+                assert ctx.training_info["cached"] or not solver_rows, "iorlo_ctx retrained on held-out conditions"
                 for j, (family, net) in enumerate(draws):
                     pr = make_problem(model, kind, net, f"{family}{j}")
-                    cost = pr.score(ctx.solve(pr, None).assignment)["cost"]
-                    ctx_gaps[family].append(cost / optimum(pr.cost_tables)[1] - 1)
+                    cost = pr.score(ctx.decide(pr).assignment)["cost"]
+                    ctx_gaps[family].append(gap(cost, reference(pr).cost))
             retrained = []
             if "iorlo" in args.solvers:
                 for j, (_, net) in enumerate(draws[: args.retrain]):

@@ -12,12 +12,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from problems.overrides import override_key
+
 RESULT = "result.json"
 RUN_KEYS = ("resume",)  # keys that steer how a sweep runs, not what a job computes
-
-
-def override_key(override: str) -> str:
-    return override.split("=", 1)[0].lstrip("+~")
 
 
 def job_overrides(overrides: Iterable[str]) -> list[str]:

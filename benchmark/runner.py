@@ -1,10 +1,13 @@
 """Run one solver on one problem, benchopt style: the runner owns seeds, timing,
 error capture and re-scoring.
 
-Only `solve` is timed: after a first call (which also warms caches and JIT code), it is
-repeated with the same seed until `budget_s` is spent (at most `max_repeats` times) and
-the median is reported; a solver slower than the budget runs once. Every metric comes
-from the problem's own scoring of the returned assignment, never from the solver.
+Decision time (`decision_ms`) is the median wall time of one `solve` call on a prepared
+solver: after a first call (which also warms caches and JIT code), `solve` is repeated with
+the same seed until `budget_s` is spent (at least 3, at most `max_repeats` times) and the
+median of the repeats is reported; a first call slower than the budget is the only one.
+`prepare` (training, tuning) is never part of it. Every metric comes from the problem's own
+scoring of the returned assignment, never from the solver. `time_solve`, `gap` and
+`peak_rss_mb` are the pieces the measurement scripts reuse.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import numpy as np
 from benchmark.reference import reference as find_reference
 from problems import Problem, ProblemError
 from solvers import Unsupported, make_solver
+from solvers.base import Solution
 
 STATUSES = ("ok", "failed", "unsupported", "timeout")
 
@@ -55,6 +59,7 @@ def jsonable(value: Any) -> Any:
 
 
 def gap(cost: float, optimal: float) -> float:
+    """Relative optimality gap `(cost - optimal) / optimal` (0 when both are 0)."""
     if optimal == 0:
         return 0.0 if cost == 0 else math.inf
     return (cost - optimal) / optimal
@@ -69,15 +74,35 @@ def _no_phase(name: str, seconds: float) -> None:
     return None
 
 
-def _timed_solve(solver, problem: Problem, seed: int, timing: TimingConfig, on_phase: PhaseHook = _no_phase):
+@dataclass
+class Timed:
+    """The first solution and the wall times of the timed `solve` calls."""
+
+    solution: Solution
+    first_s: float  # the first call (warms caches and JIT code)
+    repeats_s: list[float]  # the repeated calls; empty when the first call spent the budget
+
+    @property
+    def decision_ms(self) -> float:
+        """The decision time: median of the repeats, else the first call."""
+        return float(np.median(self.repeats_s or [self.first_s])) * 1e3
+
+    @property
+    def repeats(self) -> int:
+        return len(self.repeats_s) or 1
+
+
+def time_solve(solver, problem: Problem, seed: int, timing: TimingConfig | None = None,
+               on_phase: PhaseHook = _no_phase) -> Timed:
+    """Time `solver.solve` on a prepared solver, every call with the same solve seed."""
+    timing = timing or TimingConfig()
     _, solve_seed = np.random.SeedSequence(seed).spawn(2)
     t0 = time.perf_counter()
     first = solver.solve(problem, np.random.default_rng(solve_seed))
-    times = [time.perf_counter() - t0]
-    spent = times[0]
-    on_phase("solved", spent)
-    if spent < timing.budget_s:
-        times = []
+    first_s = time.perf_counter() - t0
+    on_phase("solved", first_s)
+    spent, times = first_s, []
+    if first_s < timing.budget_s:
         while len(times) < timing.max_repeats and (spent < timing.budget_s or len(times) < 3):
             rng = np.random.default_rng(solve_seed)
             t0 = time.perf_counter()
@@ -85,7 +110,27 @@ def _timed_solve(solver, problem: Problem, seed: int, timing: TimingConfig, on_p
             dt = time.perf_counter() - t0
             times.append(dt)
             spent += dt
-    return first, float(np.median(times)) * 1e3, len(times)
+    return Timed(first, first_s, times)
+
+
+def _status_mb(key: str) -> float | None:
+    try:
+        with open("/proc/self/status") as fh:
+            kb = next(int(line.split()[1]) for line in fh if line.startswith(key + ":"))
+    except (OSError, StopIteration, ValueError):
+        return None
+    return round(kb / 1024, 1)
+
+
+def peak_rss_mb() -> float | None:
+    """The memory hook: this process's peak resident memory so far (`VmHWM`, Linux), in MB;
+    None elsewhere. It is a run's own in a fresh process (`benchmark.isolate`, spawn)."""
+    return _status_mb("VmHWM")
+
+
+def rss_mb() -> float | None:
+    """This process's resident memory now (`VmRSS`, Linux), in MB; None elsewhere."""
+    return _status_mb("VmRSS")
 
 
 def base_row(problem: Problem, solver_name: str, seed: int) -> dict[str, Any]:
@@ -121,14 +166,20 @@ def base_row(problem: Problem, solver_name: str, seed: int) -> dict[str, Any]:
 
 
 def run(problem: Problem, solver_name: str, params: dict | None = None, seed: int = 0,
-        timing: TimingConfig | None = None, *, on_phase: PhaseHook | None = None) -> dict[str, Any]:
+        timing: TimingConfig | None = None, *, on_phase: PhaseHook | None = None,
+        memory: bool = False) -> dict[str, Any]:
     """One long-format result row. Configuration errors propagate (bad input);
     solver errors become status `failed`, refusals `unsupported`. `on_phase` lets a
-    supervising process time prepare + first solve (see `benchmark.isolate`)."""
+    supervising process time prepare + first solve (see `benchmark.isolate`). `memory`
+    (for measurements in a fresh process) adds `memory_MB`, the peak RSS when the run
+    starts, after `prepare` and at the end, and `first_solve_ms`."""
     timing = timing or TimingConfig()
     on_phase = on_phase or _no_phase
     solver = make_solver(solver_name, params or {})
     row = base_row(problem, solver_name, seed)
+    if memory:
+        row["memory_MB"] = {"start": peak_rss_mb(), "prepared": None, "peak": None}
+        row["first_solve_ms"] = None
     prep_rng, _ = seeds(seed)
     try:
         on_phase("prepare", 0.0)
@@ -136,7 +187,12 @@ def run(problem: Problem, solver_name: str, params: dict | None = None, seed: in
         solver.prepare(problem, prep_rng)
         row["prepare_s"] = time.perf_counter() - t0
         on_phase("solve", row["prepare_s"])
-        solution, row["decision_ms"], row["decision_repeats"] = _timed_solve(solver, problem, seed, timing, on_phase)
+        if memory:
+            row["memory_MB"]["prepared"] = peak_rss_mb()
+        timed = time_solve(solver, problem, seed, timing, on_phase)
+        solution, row["decision_ms"], row["decision_repeats"] = timed.solution, timed.decision_ms, timed.repeats
+        if memory:
+            row["first_solve_ms"] = timed.first_s * 1e3
         assignment = np.asarray(solution.assignment)
         try:
             problem.check(assignment)
@@ -155,5 +211,7 @@ def run(problem: Problem, solver_name: str, params: dict | None = None, seed: in
         row["status"] = "failed"
         row["error"] = f"{type(exc).__name__}: {exc}"
         row["info"] = {"traceback": traceback.format_exc(limit=8)}
+    if memory:
+        row["memory_MB"]["peak"] = peak_rss_mb()
     row["info"] = jsonable(row["info"])
     return row

@@ -41,6 +41,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
 from benchmark.runner import TimingConfig, run
+from benchmark.schemas import RUNNER_KEYS, register
 from problems import Problem
 from problems.atomic import atomic_write_text
 from problems.build import build_problem
@@ -50,7 +51,6 @@ from problems.paths import safe_name
 from problems.schema import from_mapping
 from solvers import make_solver, solver_class
 
-RUNNER_KEYS = ("name", "timeout_s")
 #: fields never tuned: seeds, budgets of exact solvers and run-only switches
 NOT_TUNED = {"seed", "timeout_s", "time_limit_s", "limit", "progress", "retrain", "checkpoint", "checkpoint_dir"}
 #: values forced while tuning (when the solver has the field): no bars, no checkpoint files
@@ -325,6 +325,7 @@ def json_like(value: Any) -> Any:
 # -- the Hydra app -----------------------------------------------------------------------------
 if not OmegaConf.has_resolver("safe_name"):  # `${safe_name:...}`: a name as one path component
     OmegaConf.register_new_resolver("safe_name", safe_name)
+register()  # the schemas the solver files extend
 ConfigStore.instance().store(name="tune", node={
     "defaults": [{"solver": "genetic"}, "_self_"],
     "tune": dataclasses.asdict(TuneConfig()),

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from problems.overrides import parse_override
 from reports.collect import parse_json
 from reports.paper import HEADLINES, Headline
 
@@ -42,12 +43,10 @@ def ordered(values, first: tuple[str, ...]) -> list[str]:
 
 def _overrides(value) -> list[tuple[str, str]]:
     out = []
-    for override in parse_json(value) or []:
-        key, _, val = str(override).partition("=")
-        key = key.lstrip("+~")
-        if key in AXES or key.startswith(AXIS_PREFIXES):
+    for override in map(parse_override, parse_json(value) or []):
+        if override.key in AXES or override.key.startswith(AXIS_PREFIXES):
             continue
-        out.append((key, val))
+        out.append((override.key, override.value))
     return sorted(out)
 
 

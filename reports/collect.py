@@ -21,6 +21,7 @@ from tqdm.auto import tqdm
 
 from benchmark.files import write_text
 from problems.errors import FieldError
+from problems.overrides import parse_override
 
 RESULT = "result.json"
 CSV_NAME = "results.csv"
@@ -61,11 +62,10 @@ def _scale(row: Mapping, key: str) -> float | None:
         scale = ((config.get("network") or {}).get("scale") or {}).get(key)
         if isinstance(scale, int | float):
             return float(scale)
-    for override in row.get("overrides") or []:
-        name, _, value = override.partition("=")
-        if name.lstrip("+~") == f"network.scale.{key}":
+    for override in map(parse_override, row.get("overrides") or []):
+        if override.key == f"network.scale.{key}":
             try:
-                return float(value)
+                return float(override.value)
             except ValueError:
                 return None
     return None if row.get("network") is None else 1.0
@@ -81,9 +81,8 @@ def flatten(row: Mapping[str, Any], job_dir: Path | None = None, sweep: str = ""
     for key, prefix in (("versions", "version"), ("machine", "machine")):
         for name, value in (row.get(key) or {}).items():
             out[f"{prefix}.{name}"] = value
-    for override in row.get("overrides") or []:
-        name, _, value = override.partition("=")
-        out[f"override.{name.lstrip('+~')}"] = value
+    for override in map(parse_override, row.get("overrides") or []):
+        out[f"override.{override.key}"] = override.value
     config = row.get("config") if isinstance(row.get("config"), Mapping) else {}
     depth = None if config.get("instance") else (config.get("model") or {}).get("depth")
     out["model_depth"] = depth if isinstance(depth, int) and not isinstance(depth, bool) else None

@@ -59,7 +59,7 @@ FORMAT = "partbench-iorlo/1"
 
 
 @dataclass
-class Config:
+class IorloConfig:
     eps: float = 1 / 3  # MEC: a < eps -> device
     phi: float = 2 / 3  # MEC: a >= phi -> cloud
     zeta: float = 0.4  # D2D: a < zeta -> device
@@ -109,14 +109,14 @@ def state_table(problem: Problem) -> np.ndarray:
     return (cost - lo) / (hi - lo) if hi > lo else np.zeros_like(cost)
 
 
-def build_nets(n: int, cfg: Config, gen: torch.Generator):
+def build_nets(n: int, cfg: IorloConfig, gen: torch.Generator):
     actor = mlp(n, (cfg.actor_hidden,), n, gen, sigmoid=True)
     critic = mlp(2 * n, (cfg.critic_hidden,), 1, gen, sigmoid=False)
     return actor, critic
 
 
 # -- training ---------------------------------------------------------------------------------
-def train(problem: Problem, cfg: Config, seed: int) -> dict:
+def train(problem: Problem, cfg: IorloConfig, seed: int) -> dict:
     """Run DDPG on `problem`; return the actor, critic and what training saw."""
     n = problem.n_blocks
     rng = np.random.default_rng(seed)
@@ -207,7 +207,7 @@ class IoRLO(Solver):
     """DDPG with intent thresholds, trained per instance in `prepare`."""
 
     name = "iorlo"
-    Config = Config
+    Config = IorloConfig
     #: ranges `python -m benchmark.tune` searches (the thresholds are intent, not tuned)
     search_space: ClassVar[dict] = {
         "reward_scale": {"low": 1e-5, "high": 1e-1, "log": True},
@@ -222,12 +222,12 @@ class IoRLO(Solver):
         "batch_size": {"low": 16, "high": 256, "log": True},
     }
 
-    def __init__(self, config: Config | None = None):
+    def __init__(self, config: IorloConfig | None = None):
         super().__init__(config)
         self._problem: Problem | None = None
 
     def prepare(self, problem: Problem, rng: np.random.Generator) -> None:
-        cfg: Config = self.config
+        cfg: IorloConfig = self.config
         n = problem.n_blocks
         seed = training_seed(cfg.seed, rng)
         key = cache_key(self.name, tables_digest(problem), cfg, seed)
@@ -273,8 +273,18 @@ class IoRLO(Solver):
         }
         self._problem = problem
 
+    @property
+    def training_info(self) -> dict:
+        """What `prepare` trained or loaded (train_s, cached, checkpoint, best_seen, ...); empty before."""
+        return dict(getattr(self, "_info", {}))
+
+    def decide(self, problem: Problem) -> Solution:
+        """The trained actor's decision for the prepared problem: one inference, no training."""
+        if problem is not self._problem:
+            raise RuntimeError("iorlo.decide: prepare this problem first (iorlo trains per instance)")
+        return Solution(to_tiers(self._actor(self._state), self._bounds), self.training_info)
+
     def solve(self, problem: Problem, rng: np.random.Generator) -> Solution:
         if problem is not self._problem:
             self.prepare(problem, rng)
-        action = self._actor(self._state)
-        return Solution(to_tiers(action, self._bounds), dict(self._info))
+        return self.decide(problem)

@@ -78,7 +78,7 @@ DELAY_FLOOR_MS = 0.1  # log features of delays that may be 0
 
 
 @dataclass
-class Config:
+class IorloCtxConfig:
     eps: float = 1 / 3  # MEC: a < eps -> device
     phi: float = 2 / 3  # MEC: a >= phi -> cloud
     zeta: float = 0.4  # D2D: a < zeta -> device
@@ -137,7 +137,7 @@ def box_network(rng: np.random.Generator) -> Network:
     return Network("box", Link(**drawn["te"]), Link(**drawn["ec"]), D2DLink(**drawn["d2d"]))
 
 
-def condition(problem: Problem, rng: np.random.Generator, cfg: Config) -> Problem:
+def condition(problem: Problem, rng: np.random.Generator, cfg: IorloCtxConfig) -> Problem:
     """`problem`'s model and scenario under a freshly drawn network and jittered tiers."""
     net = box_network(rng) if rng.random() < cfg.box_share else sample_network(rng)
     sc = resolved(problem.scenario)
@@ -163,7 +163,7 @@ def template_digest(problem: Problem) -> str:
 
 
 # -- training ---------------------------------------------------------------------------------
-def build_actor(n_state: int, n: int, cfg: Config, gen: torch.Generator):
+def build_actor(n_state: int, n: int, cfg: IorloCtxConfig, gen: torch.Generator):
     return mlp(n_state, (cfg.hidden, cfg.hidden), n, gen, sigmoid=True)
 
 
@@ -206,7 +206,7 @@ def improve(tables: Stack, X: np.ndarray, moves: tuple[np.ndarray, np.ndarray], 
     return x, best, cost_x
 
 
-def train(problem: Problem, cfg: Config, seed: int) -> dict:
+def train(problem: Problem, cfg: IorloCtxConfig, seed: int) -> dict:
     """Train the contextual actor on freshly drawn conditions by policy improvement."""
     n, k = problem.n_blocks, problem.n_tiers
     rng = np.random.default_rng(seed)
@@ -265,7 +265,7 @@ class IoRLOCtx(Solver):
     """A contextual IoRLO actor: trained once per model, decides for any network condition."""
 
     name = "iorlo_ctx"
-    Config = Config
+    Config = IorloCtxConfig
     #: ranges `python -m benchmark.tune` searches (the thresholds are intent, not tuned)
     search_space: ClassVar[dict] = {
         "hidden": {"low": 32, "high": 256, "log": True},
@@ -278,13 +278,13 @@ class IoRLOCtx(Solver):
         "box_share": {"low": 0.0, "high": 1.0},
     }
 
-    def __init__(self, config: Config | None = None):
+    def __init__(self, config: IorloCtxConfig | None = None):
         super().__init__(config)
         self._problem: Problem | None = None
         self._trained: dict[str, tuple[NumpyActor, dict, bool, str | None]] = {}
 
     def _load_or_train(self, problem: Problem, seed: int) -> tuple[NumpyActor, dict, bool, str | None]:
-        cfg: Config = self.config
+        cfg: IorloCtxConfig = self.config
         n = problem.n_blocks
         n_state = n + len(features(problem))
         key = cache_key(self.name, self._template, cfg, seed)
@@ -316,7 +316,7 @@ class IoRLOCtx(Solver):
         return entry
 
     def prepare(self, problem: Problem, rng: np.random.Generator) -> None:
-        cfg: Config = self.config
+        cfg: IorloCtxConfig = self.config
         seed = training_seed(cfg.seed, rng)
         self._template = template_digest(problem)
         actor, meta, cached, path = self._load_or_train(problem, seed)
@@ -334,11 +334,23 @@ class IoRLOCtx(Solver):
         }
         self._problem = problem
 
-    def solve(self, problem: Problem, rng: np.random.Generator) -> Solution:
-        """One inference on this problem's condition: the state is built from the problem."""
+    @property
+    def training_info(self) -> dict:
+        """What `prepare` trained or loaded (train_s, cached, checkpoint, ...); empty before."""
+        return dict(getattr(self, "_info", {}))
+
+    def decide(self, problem: Problem) -> Solution:
+        """One inference for `problem`'s network condition, no training: `problem` must have the
+        model and scenario (up to the network) of the prepared one."""
         if problem is not self._problem:  # another condition of the same model needs no preparation
             if self._problem is None or template_digest(problem) != self._template:
-                self.prepare(problem, rng)
+                raise RuntimeError("iorlo_ctx.decide: prepare on a problem of this model and scenario first")
             self._problem = problem
         action = self._actor(state(problem, self._mean, self._std))
-        return Solution(to_tiers(action, self._bounds), dict(self._info))
+        return Solution(to_tiers(action, self._bounds), self.training_info)
+
+    def solve(self, problem: Problem, rng: np.random.Generator) -> Solution:
+        """One inference on this problem's condition: the state is built from the problem."""
+        if self._problem is None or (problem is not self._problem and template_digest(problem) != self._template):
+            self.prepare(problem, rng)
+        return self.decide(problem)

@@ -1,6 +1,10 @@
 """Bad input, as a user types it: one line naming the field and the value, a non-zero exit,
 no traceback and no result files. Refusals that are results (a checkpoint that does not
-fit, exhaustive above its limit) are recorded as such and still exit non-zero."""
+fit, exhaustive above its limit) are recorded as such and still exit non-zero.
+
+Every case runs in-process (the config composed as the command line does, `run_job`, and
+the one-line formatter of `benchmark.cli_errors`); a handful also run as real commands
+(`slow`), which checks the exit status and that nothing else reaches stderr."""
 
 import json
 import subprocess
@@ -9,8 +13,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from config_compose import composer
 from problem_factory import mutated
 
+from benchmark.cli_errors import error_line
+from benchmark.job import run_job
 from problems.build import build_problem
 from problems.instance import problem_to_dict
 
@@ -70,7 +77,14 @@ CONFIG_CASES = [
 ]
 
 
-def _run(tmp: Path, case) -> tuple:
+#: cases that also run as a command: one per kind of failure (Hydra, the job, an instance file, the OS)
+AS_COMMANDS = ("unknown-solver", "unknown-key", "seed-text", "negative-bandwidth", "truncated-file",
+               "unwritable-output")
+#: cases only a command can show (Hydra creates the run folder before the job starts)
+COMMAND_ONLY = ("unwritable-output",)
+
+
+def _args(tmp: Path, case) -> tuple[list[str], Path]:
     name, args, text, _ = case
     work = tmp / name
     work.mkdir()
@@ -80,33 +94,71 @@ def _run(tmp: Path, case) -> tuple:
     out = work / "run"
     if not any(a.startswith("hydra.run.dir=") for a in args):
         args = [*args, f"hydra.run.dir={out}"]
-    proc = subprocess.run([sys.executable, "-m", "benchmark", *args], cwd=work, capture_output=True, text=True,
-                          timeout=300)
+    return args, out
+
+
+def _command(tmp: Path, case) -> tuple:
+    args, out = _args(tmp, case)
+    proc = subprocess.run([sys.executable, "-m", "benchmark", *args], cwd=tmp / case[0], capture_output=True,
+                          text=True, timeout=300)
     return proc, out
+
+
+def _in_process(compose, tmp: Path, case) -> tuple[str | None, Path]:
+    """The error line the command would print, or None if the job ran."""
+    args, out = _args(tmp, case)
+    task = [a for a in args if not a.startswith("hydra.")]
+    try:
+        run_job(compose(task), out, task)
+    except Exception as exc:  # what the command turns into one line
+        return error_line(exc, args), out
+    return None, out
+
+
+def _check_line(line: str, words: list[str]) -> None:
+    assert line.startswith("error: ") and "\n" not in line, line
+    assert "Traceback" not in line
+    for word in words:
+        assert word in line, (word, line)
+
+
+@pytest.fixture
+def compose():
+    with composer() as run:
+        yield run
+
+
+@pytest.mark.parametrize("case", [c for c in CONFIG_CASES if c[0] not in COMMAND_ONLY], ids=lambda c: c[0])
+def test_bad_input_is_one_line_in_process(compose, tmp_path, case):
+    line, out = _in_process(compose, tmp_path, case)
+    assert line is not None, f"{case[0]}: the job ran"
+    _check_line(line, case[3])
+    assert not (out / "result.json").exists() and not (out / "instance.json").exists()
 
 
 @pytest.fixture(scope="module")
 def outcomes(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("bad")
+    cases = [c for c in CONFIG_CASES if c[0] in AS_COMMANDS]
     with ThreadPoolExecutor(max_workers=3) as pool:
-        results = list(pool.map(lambda c: _run(tmp, c), CONFIG_CASES))
-    return {case[0]: res for case, res in zip(CONFIG_CASES, results, strict=True)}
+        results = list(pool.map(lambda c: _command(tmp, c), cases))
+    return {case[0]: res for case, res in zip(cases, results, strict=True)}
 
 
-@pytest.mark.parametrize("case", CONFIG_CASES, ids=[c[0] for c in CONFIG_CASES])
+@pytest.mark.slow
+@pytest.mark.parametrize("case", [c for c in CONFIG_CASES if c[0] in AS_COMMANDS], ids=lambda c: c[0])
 def test_bad_input_is_one_line(outcomes, case):
     name, _, _, words = case
     proc, out = outcomes[name]
     assert proc.returncode == 2, (proc.stdout, proc.stderr)
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1, proc.stderr
-    assert lines[0].startswith("error: ")
+    _check_line(lines[0], words)
     assert "Traceback" not in proc.stderr + proc.stdout
-    for word in words:
-        assert word in lines[0], (word, lines[0])
     assert not (out / "result.json").exists() and not (out / "instance.json").exists()
 
 
+@pytest.mark.slow
 def test_refusals_are_recorded_results(tmp_path):
     """exhaustive above its limit and a checkpoint that is not one: a result says why, exit 1."""
     bad_ckpt = tmp_path / "bad.pt"

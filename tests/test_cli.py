@@ -10,6 +10,8 @@ import pytest
 from problems.build import build_problem
 from problems.instance import load_instance, save_instance
 
+pytestmark = pytest.mark.slow  # every test runs `python -m benchmark` as a command
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-import yaml
 from solver_helpers import paper_problem
 
 from benchmark.runner import run
@@ -19,7 +16,6 @@ from solvers._ddpg import CheckpointError, NumpyActor, intent_bounds, mlp, to_ti
 from solvers.dp import optimum
 from solvers.registry import make_solver
 
-CONF = Path(__file__).resolve().parents[1] / "conf" / "solver"
 SHORT = {"episodes": 3, "steps": 20, "memory": 40, "batch_size": 8, "progress": False, "seed": 3}
 SHORT_CTX = {"updates": 4, "contexts": 3, "samples": 2, "search_rounds": 1, "progress": False, "seed": 3}
 
@@ -72,14 +68,6 @@ def test_bad_ctx_config_is_refused(params):
         make_solver("iorlo_ctx", params)
 
 
-@pytest.mark.parametrize("name", ["iorlo", "iorlo_ctx"])
-def test_yaml_holds_every_config_default(name):
-    data = yaml.safe_load((CONF / f"{name}.yaml").read_text())
-    assert data.pop("name") == name
-    assert data.pop("timeout_s") is None
-    assert data == dataclasses.asdict(make_solver(name).config)
-
-
 # -- short training end to end -----------------------------------------------------------------
 @pytest.mark.parametrize("kind", ["mec", "d2d"])
 def test_iorlo_short_training_through_the_runner(kind):
@@ -109,14 +97,14 @@ def test_iorlo_ctx_short_training_through_the_runner(kind):
 
 def test_iorlo_ctx_decides_for_other_conditions_without_retraining(tmp_path):
     solver = trained("iorlo_ctx", problem("mobilenet_v1"), **SHORT_CTX, checkpoint_dir=str(tmp_path))
-    assert solver._info["cached"] is False
+    assert solver.training_info["cached"] is False
     for network in ("5g_worst", "5g_best"):
         other = problem("mobilenet_v1", network=network)
         solver.prepare(other, np.random.default_rng(0))
         assert solver.solve(other, None).assignment.shape == (other.n_blocks,)
     assert len(list(tmp_path.glob("*.pt"))) == 1  # one actor for every condition of the model
     fresh = trained("iorlo_ctx", problem("mobilenet_v1", network="5g_worst"), **SHORT_CTX, checkpoint_dir=str(tmp_path))
-    assert fresh._info["cached"] is True
+    assert fresh.training_info["cached"] is True
 
 
 def test_ctx_key_ignores_the_network_only():
@@ -144,7 +132,7 @@ def test_stacked_tables_score_like_the_problem(kind, exits):
 
     rng = np.random.default_rng(7)
     base = random_problem(11 if kind == "mec" else 12, 9, kind=kind, exits=exits)
-    cfg = iorlo_ctx.Config()
+    cfg = iorlo_ctx.IorloCtxConfig()
     prs = [iorlo_ctx.condition(base, rng, cfg) for _ in range(4)]
     X = rng.integers(0, base.n_tiers, (4, 50, base.n_blocks))
     got = iorlo_ctx.costs(iorlo_ctx.stacked_costs(prs), X)
@@ -154,7 +142,7 @@ def test_stacked_tables_score_like_the_problem(kind, exits):
 
 def test_ctx_conditions_vary_the_network_and_keep_the_model():
     pr = problem("alexnet")
-    cfg = iorlo_ctx.Config(tier_jitter=0.0)
+    cfg = iorlo_ctx.IorloCtxConfig(tier_jitter=0.0)
     rng = np.random.default_rng(0)
     feats = np.stack([iorlo_ctx.features(iorlo_ctx.condition(pr, rng, cfg)) for _ in range(20)])
     assert feats[:, :6].std(0).min() > 0  # every link quantity is drawn
@@ -167,9 +155,9 @@ def test_iorlo_same_seed_same_result():
     a = trained("iorlo", pr, **SHORT, checkpoint_dir=None)
     b = trained("iorlo", pr, **SHORT, checkpoint_dir=None)
     c = trained("iorlo", pr, **{**SHORT, "seed": 4}, checkpoint_dir=None)
-    assert a._info["training_curve"] == b._info["training_curve"]
+    assert a.training_info["training_curve"] == b.training_info["training_curve"]
     assert all(np.array_equal(x[0], y[0]) for x, y in zip(a._actor.layers, b._actor.layers, strict=True))
-    assert a._info["training_curve"] != c._info["training_curve"]
+    assert a.training_info["training_curve"] != c.training_info["training_curve"]
 
 
 def test_iorlo_seed_comes_from_the_run_generator_when_unset():
@@ -184,7 +172,7 @@ def test_iorlo_ctx_same_seed_same_result():
     pr = problem("mobilenet_v1")
     a = trained("iorlo_ctx", pr, **SHORT_CTX, checkpoint_dir=None)
     b = trained("iorlo_ctx", pr, **SHORT_CTX, checkpoint_dir=None)
-    assert a._info["training_curve"] == b._info["training_curve"]
+    assert a.training_info["training_curve"] == b.training_info["training_curve"]
     assert all(np.array_equal(x[0], y[0]) for x, y in zip(a._actor.layers, b._actor.layers, strict=True))
 
 
@@ -193,19 +181,19 @@ def test_checkpoint_round_trip_and_retrain(tmp_path):
     pr = problem("alexnet")
     first = trained("iorlo", pr, **SHORT, checkpoint_dir=str(tmp_path))
     files = list(tmp_path.glob("*.pt"))
-    assert len(files) == 1 and first._info["cached"] is False
+    assert len(files) == 1 and first.training_info["cached"] is False
     assert not list(tmp_path.glob(".*.tmp"))  # the atomic write left no temporary file
     again = trained("iorlo", pr, **SHORT, checkpoint_dir=str(tmp_path))
-    assert again._info["cached"] is True
-    assert again._info["training_curve"] == first._info["training_curve"]
+    assert again.training_info["cached"] is True
+    assert again.training_info["training_curve"] == first.training_info["training_curve"]
     assert np.array_equal(again.solve(pr, None).assignment, first.solve(pr, None).assignment)
     assert all(np.array_equal(x[0], y[0]) for x, y in zip(again._actor.layers, first._actor.layers, strict=True))
     forced = trained("iorlo", pr, **SHORT, checkpoint_dir=str(tmp_path), retrain=True)
-    assert forced._info["cached"] is False
+    assert forced.training_info["cached"] is False
     other_seed = trained("iorlo", pr, **{**SHORT, "seed": 9}, checkpoint_dir=str(tmp_path))
-    assert other_seed._info["cached"] is False and len(list(tmp_path.glob("*.pt"))) == 2
+    assert other_seed.training_info["cached"] is False and len(list(tmp_path.glob("*.pt"))) == 2
     explicit = trained("iorlo", pr, **{**SHORT, "seed": 9}, checkpoint=str(files[0]), checkpoint_dir=None)
-    assert explicit._info["training_curve"] == first._info["training_curve"]
+    assert explicit.training_info["training_curve"] == first.training_info["training_curve"]
 
 
 def test_checkpoint_for_another_model_is_refused(tmp_path):
@@ -232,7 +220,7 @@ def test_damaged_cache_entry_is_retrained(tmp_path):
     (path,) = tmp_path.glob("*.pt")
     path.write_bytes(b"not a checkpoint")
     again = trained("iorlo", pr, **SHORT, checkpoint_dir=str(tmp_path))
-    assert again._info["cached"] is False
+    assert again.training_info["cached"] is False
     with pytest.raises(CheckpointError, match="no such file"):
         trained("iorlo", pr, **SHORT, checkpoint=str(tmp_path / "missing.pt"), checkpoint_dir=None)
     path.write_bytes(b"not a checkpoint")

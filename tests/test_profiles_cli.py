@@ -10,6 +10,8 @@ from problems.__main__ import main, parse_overrides
 from problems.build import build_problem
 from problems.instance import load_instance
 
+pytestmark = pytest.mark.slow  # every test runs `python -m problems` as a command
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -1,19 +1,16 @@
 """Depth families: CIFAR ResNet-(6k+2) and seeded synthetic chains; the model config group."""
 
-import dataclasses
 import itertools
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 
 from problems.build import build_problem
 from problems.errors import FieldError
 from problems.instance import problem_from_dict, problem_to_dict
 from problems.models import ModelConfig, profile_from_config
-from problems.networks import NetworkConfig
 from problems.torch_profile import profile_module
 from problems.zoo.synthetic import SyntheticNet, synthetic_blocks, synthetic_plan
 from solvers.dp import optimum
@@ -131,25 +128,7 @@ def test_cached_profiles_cannot_be_changed_through_meta():
     assert "x" not in profile_from_config(cfg).meta
 
 
-# -- config group files -----------------------------------------------------------------------
-@pytest.mark.parametrize("path", sorted((CONF / "model").glob("*.yaml")), ids=lambda p: p.stem)
-def test_model_yaml_has_every_field_and_builds(path):
-    data = yaml.safe_load(path.read_text())
-    assert set(data) == {f.name for f in dataclasses.fields(ModelConfig)}
-    assert data["name"] == path.stem
-    if data["name"] == "synthetic":
-        data["depth"] = 20  # the file's default is larger; the fields are what is tested
-    problem = build_problem(data, {}, {})
-    assert path.stem in problem.name
-
-
+# -- config group files (their composition: tests/test_config_schemas.py) -------------------
 def test_model_yaml_files_cover_every_model():
     assert {p.stem for p in (CONF / "model").glob("*.yaml")} >= {"alexnet", "vgg16", "resnet32", "mobilenet_v1",
                                                                  "resnet", "synthetic"}
-
-
-@pytest.mark.parametrize("path", sorted((CONF / "network").glob("*.yaml")), ids=lambda p: p.stem)
-def test_network_yaml_has_every_field_and_builds(path):
-    data = yaml.safe_load(path.read_text())
-    assert set(data) == {f.name for f in dataclasses.fields(NetworkConfig)}
-    assert path.stem in build_problem({}, {}, data).name

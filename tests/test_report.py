@@ -146,6 +146,7 @@ def reports_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
                           timeout=120)
 
 
+@pytest.mark.slow
 def test_reports_cli_builds_from_dirs_and_csv_files(sweep, tmp_path):
     out = tmp_path / "both.html"
     proc = reports_cli(str(sweep), str(sweep / "results.csv"), "-o", str(out), cwd=tmp_path)
@@ -153,6 +154,7 @@ def test_reports_cli_builds_from_dirs_and_csv_files(sweep, tmp_path):
     assert "64 jobs" in proc.stdout and out.stat().st_size > 1_000_000
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("make", ["missing", "empty_dir", "bad_csv", "file"])
 def test_reports_cli_bad_path_is_one_line(tmp_path, make):
     path = tmp_path / "input"
@@ -178,6 +180,7 @@ def chromium() -> str:
     return exe
 
 
+@pytest.mark.slow
 def test_report_renders_in_headless_chromium(sweep, page, tmp_path):
     exe = chromium()
     proc = subprocess.run([exe, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}",

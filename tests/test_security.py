@@ -201,6 +201,7 @@ def test_tune_outputs_of_a_hostile_solver_name_stay_in_the_run_directory(tmp_pat
     assert written == ["run/best_params.yaml", "run/solver/_.._.._x_tuned.yaml", "run/trials.csv"]
 
 
+@pytest.mark.slow
 def test_the_tune_run_directory_of_a_hostile_solver_name_stays_under_outputs(tmp_path):
     # Hydra creates its run directory before the solver name is checked
     cwd = tmp_path / "a" / "b"

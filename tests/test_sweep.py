@@ -43,6 +43,7 @@ def results(sweep: Path) -> pd.DataFrame:
     return pd.read_csv(sweep / "results.csv", dtype={"job": str}).sort_values("job", key=lambda s: s.astype(int))
 
 
+@pytest.mark.slow
 def test_sweep_gathers_ok_failed_and_timed_out_jobs(tmp_path):
     sweep, pids = tmp_path / "sweep", tmp_path / "pids"
     proc = cli("-m", "solver.name=dp,test_crash,test_sleep,test_exit", PLUGINS, "solver.timeout_s=2",
@@ -72,6 +73,7 @@ def test_sweep_gathers_ok_failed_and_timed_out_jobs(tmp_path):
     assert not alive(solver_pid) and not alive(grandchild_pid)
 
 
+@pytest.mark.slow
 def test_resume_skips_finished_jobs_and_keeps_their_files(tmp_path):
     sweep = tmp_path / "sweep"
     args = ("-m", PLUGINS, "model=alexnet", "timing.budget_s=0.01", f"hydra.sweep.dir={sweep}")
@@ -104,6 +106,7 @@ def test_resume_counts_only_ok_results_made_with_the_same_overrides(tmp_path):
     assert finished(tmp_path, ["solver=dp"]) is None
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("override", "message"), [
     ("resume=maybe", "error: resume: must be true or false (got 'maybe')"),
     ("plugins=[no_such_module_xyz]", "error: plugins[0]: cannot import module"),
@@ -118,6 +121,7 @@ def test_bad_run_keys_are_one_line_and_write_nothing(tmp_path, override, message
     assert not (out / "result.json").exists()
 
 
+@pytest.mark.slow
 def test_isolated_run_matches_in_process_run_and_stops_what_it_started():
     sys.path.insert(0, str(TESTS))
     import sweep_solvers  # noqa: F401 - registers the test solvers
@@ -136,6 +140,7 @@ def test_isolated_run_matches_in_process_run_and_stops_what_it_started():
     assert row["status"] == "failed" and row["error"] == "RuntimeError: boom"
 
 
+@pytest.mark.slow
 def test_joblib_launcher_runs_a_small_sweep_in_parallel(tmp_path):
     """Also the time limit inside joblib's worker processes (whose default start method is loky's)."""
     sweep = tmp_path / "sweep"
@@ -151,6 +156,7 @@ def test_joblib_launcher_runs_a_small_sweep_in_parallel(tmp_path):
     assert (sweep / "report.html").exists()
 
 
+@pytest.mark.slow
 def test_default_sweep_dir_gets_its_results_even_when_the_clock_moves_on(tmp_path):
     """The sweep directory holds `${now:...}`; the callback must resolve it to the same time."""
     proc = cli("-m", "solver=dp,device_only", "timing.budget_s=1.1", cwd=tmp_path)

@@ -13,6 +13,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+pytestmark = pytest.mark.slow  # sweeps run as commands and are interrupted by signals
+
 SEEDS = "seed=0,1,2,3,4,5"
 NUMBERS = ["assignment", "cost", "latency_ms", "energy_j", "deploy", "optimal_cost", "gap", "status"]
 

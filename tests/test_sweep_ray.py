@@ -22,6 +22,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+pytestmark = pytest.mark.slow  # starts a local Ray cluster
+
 #: Ray's fixed default ports, moved to free ones so that another Ray on the machine does not collide
 PORT_FLAGS = ("ray-client-server-port", "dashboard-port", "dashboard-agent-listen-port", "dashboard-agent-grpc-port",
               "runtime-env-agent-port", "metrics-export-port")

@@ -126,6 +126,7 @@ def test_instance_files_and_bad_instance_specs(tmp_path):
         tuning.load_problems(["nomodel/mec/5g_avg"])
 
 
+@pytest.mark.slow
 def test_cli_end_to_end(tmp_path):
     out = tmp_path / "run"
     cmd = [sys.executable, "-m", "benchmark.tune", "solver=genetic", "solver.population=16", "solver.generations=3",

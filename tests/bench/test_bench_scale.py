@@ -1,20 +1,19 @@
 """Solvers on synthetic chains of 1,000 and 10,000 blocks: time, peak memory, refusals (`make bench`).
 
-Each case runs in a fresh interpreter (`benchmark.measure_scale`), which loads the chain's
-instance file, so that its peak RSS (VmHWM) is its own. Asserted: every solver finishes or,
-for `exhaustive`, refuses with a one-line reason; the exact solvers reach the dp optimum;
-peak RSS stays under 4 GB; repeated `solve` / `evaluate` calls keep the RSS flat.
+Each case runs through the benchmark runner in a fresh interpreter (`benchmark.measure_scale`,
+`benchmark.isolate` with start method spawn), so that its peak RSS (VmHWM) is its own.
+Asserted: every solver finishes or, for `exhaustive`, refuses with a one-line reason; the
+exact solvers reach the dp optimum; peak RSS stays under 4 GB; repeated `solve` / `evaluate` calls keep the RSS flat.
 Times are recorded (`record_property`), not asserted; docs/bench-scale.md has the numbers.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
-from benchmark.measure_scale import CASES, LOOPS, build_instance, child
+from benchmark.measure_scale import LOOPS, build_instance, loop_case, run_case
 
 pytestmark = pytest.mark.bench
 
@@ -34,9 +33,8 @@ def instances(tmp_path_factory) -> dict[int, Path]:
 @pytest.mark.parametrize("depth", DEPTHS)
 @pytest.mark.parametrize("label", ["dp", "exhaustive", "ilp", "genetic", "iorlo"])
 def test_scale_case(instances, record_property, depth, label):
-    solver, params = CASES[label]
-    row = child(["--case", str(instances[depth]), solver, json.dumps(params), "3", "30"], timeout_s=1800)
-    for key in ("load_s", "prepare_s", "first_solve_s", "solve_median_s", "import_MB", "loaded_MB", "peak_MB"):
+    row = run_case(instances[depth], label, repeats=3, budget_s=30, timeout_s=1800)
+    for key in ("load_s", "prepare_s", "first_solve_ms", "decision_ms", "start_MB", "prepared_MB", "peak_MB"):
         if key in row:
             record_property(key, row[key])
     if label == "exhaustive":
@@ -54,8 +52,7 @@ def test_scale_case(instances, record_property, depth, label):
 @pytest.mark.parametrize("depth", DEPTHS)
 @pytest.mark.parametrize(("what", "label", "iterations"), LOOPS)
 def test_memory_stays_flat(instances, record_property, depth, what, label, iterations):
-    solver, params = CASES[label] if label else ("-", {})
-    row = child(["--loop", str(instances[depth]), what, solver, json.dumps(params), str(iterations)], timeout_s=1800)
+    row = loop_case(instances[depth], what, label, iterations, timeout_s=1800)
     assert "growth_MB" in row, row
     record_property("samples_MB", row["samples_MB"])
     limit = max(GROWTH_LIMIT_MB, GROWTH_LIMIT_SHARE * row["rss_after_warmup_MB"])

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from solver_helpers import KINDS, PRESETS, chain_problem, paper_problem, random_problem
 
+from benchmark.runner import gap
 from problems.paper import PAPER_MODELS
 from solvers import Unsupported, make_solver
 from solvers._chain_mip import component_tables
@@ -39,7 +40,7 @@ def measure(benchmark, solver_name: str, params: dict, problem, rounds: int) -> 
         solver.solve, setup=lambda: ((problem, np.random.default_rng(0)), {}), rounds=rounds, iterations=1
     )
     best = optimum(problem.cost_tables)[1]
-    benchmark.extra_info["gap"] = problem.score(sol.assignment)["cost"] / best - 1
+    benchmark.extra_info["gap"] = gap(problem.score(sol.assignment)["cost"], best)
     benchmark.extra_info["assignment"] = "".join(map(str, sol.assignment.tolist()))
     for key in ("evaluations", "generations", "status", "nodes", "iterations"):
         if key in sol.info:
