@@ -36,26 +36,18 @@ def hydra_record(cfg: DictConfig) -> dict[str, str]:
             f"{RECORD}/overrides.yaml": OmegaConf.to_yaml(hydra_cfg.hydra.overrides.task)}
 
 
-def _refused(exc: BaseException) -> str:
-    if isinstance(exc, OmegaConfBaseException):
-        from benchmark.cli_errors import one_line
-
-        return "error: " + clean(" ".join(one_line(exc, sys.argv[1:]).split()))
-    return error_line(exc)
-
-
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
 def main(cfg: DictConfig) -> None:
     hc = HydraConfig.get()
     sweep = hc.mode == RunMode.MULTIRUN
     out_dir = Path(hc.runtime.output_dir)
-    overrides = list(hc.overrides.task)
+    overrides = [str(o) for o in OmegaConf.to_container(hc.overrides.task)]  # as typed, unresolved
     data: dict = {}
     try:
         data = OmegaConf.to_container(cfg, resolve=True)
         row = run_job(data, out_dir, overrides, record=hydra_record(cfg))
     except (ProblemError, OmegaConfBaseException) as exc:
-        line = _refused(exc)
+        line = error_line(exc)
         print(line, file=sys.stderr, flush=True)
         if not sweep:
             sys.exit(2)

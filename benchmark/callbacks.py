@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from benchmark.sweeplock import SweepConflictError, SweepLock
 from benchmark.text import clean, error_line
@@ -38,7 +38,7 @@ class SweepReport(Callback):
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         sweep_dir = Path(str(config.hydra.sweep.dir))
         try:
-            self.lock.acquire(sweep_dir, list(config.hydra.overrides.task))
+            self.lock.acquire(sweep_dir, [str(o) for o in OmegaConf.to_container(config.hydra.overrides.task)])
         except SweepConflictError as exc:
             print(error_line(exc), file=sys.stderr, flush=True)
             raise SystemExit(INVALID_EXIT) from None
