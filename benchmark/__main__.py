@@ -21,19 +21,9 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from benchmark.job import record_invalid, run_job
+from benchmark.job import hydra_record, record_refused, run_job
 from benchmark.text import clean, error_line
 from problems.errors import ProblemError
-
-RECORD = ".hydra"  # what Hydra writes there when `hydra.output_subdir` is set
-
-
-def hydra_record(cfg: DictConfig) -> dict[str, str]:
-    """The files Hydra would have written to `.hydra/` before the job ran."""
-    hydra_cfg = HydraConfig.instance().cfg
-    return {f"{RECORD}/config.yaml": OmegaConf.to_yaml(cfg),
-            f"{RECORD}/hydra.yaml": OmegaConf.to_yaml(hydra_cfg),
-            f"{RECORD}/overrides.yaml": OmegaConf.to_yaml(hydra_cfg.hydra.overrides.task)}
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
@@ -52,7 +42,7 @@ def main(cfg: DictConfig) -> None:
         if not sweep:
             sys.exit(2)
         try:
-            record_invalid(data or OmegaConf.to_container(cfg, resolve=False), out_dir, overrides,
+            record_refused(data or OmegaConf.to_container(cfg, resolve=False), out_dir, overrides,
                            line.removeprefix("error: "), hydra_record(cfg))
         except ProblemError as again:  # the output folder cannot take even that
             print(error_line(again), file=sys.stderr, flush=True)

@@ -36,6 +36,9 @@ class SweepReport(Callback):
         self.lock = SweepLock()
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        from benchmark.launcher import install
+
+        install()  # hydra/launcher=joblib: a killed worker fails its job, not the sweep
         sweep_dir = Path(str(config.hydra.sweep.dir))
         try:
             self.lock.acquire(sweep_dir, [str(o) for o in OmegaConf.to_container(config.hydra.overrides.task)])

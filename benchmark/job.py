@@ -161,6 +161,21 @@ def result_text(row: Mapping[str, Any]) -> str:
     return json.dumps(jsonable(dict(row)), indent=1, allow_nan=False) + "\n"
 
 
+RECORD = ".hydra"  # what Hydra writes there when `hydra.output_subdir` is set
+
+
+def hydra_record(cfg: Any, full: Any = None) -> dict[str, str]:
+    """The files Hydra would have written to `.hydra/` before the job ran: the task
+    config `cfg`, and the Hydra node of `full` (default: the running job's)."""
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf import OmegaConf
+
+    hydra_cfg = OmegaConf.masked_copy(full, "hydra") if full is not None else HydraConfig.instance().cfg
+    return {f"{RECORD}/config.yaml": OmegaConf.to_yaml(cfg),
+            f"{RECORD}/hydra.yaml": OmegaConf.to_yaml(hydra_cfg),
+            f"{RECORD}/overrides.yaml": OmegaConf.to_yaml(hydra_cfg.hydra.overrides.task)}
+
+
 def invalid_row(cfg: Mapping, overrides: list[str], error: str) -> dict[str, Any]:
     """The row of a sweep job whose input was refused: what the config says, and why."""
     def text(value: object) -> str | None:
@@ -190,10 +205,12 @@ def invalid_row(cfg: Mapping, overrides: list[str], error: str) -> dict[str, Any
     }
 
 
-def record_invalid(cfg: Mapping, out_dir: Path, overrides: list[str], error: str,
-                   record: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """Write the `invalid` row of a sweep job (its record and `result.json`, nothing else)."""
+def record_refused(cfg: Mapping, out_dir: Path, overrides: list[str], error: str,
+                   record: Mapping[str, str] | None = None, status: str = "invalid") -> dict[str, Any]:
+    """Write the row of a sweep job that produced none itself: bad input (`invalid`), or a
+    worker killed under it (`failed`). Its record and `result.json`, nothing else."""
     row = invalid_row(cfg, overrides, error)
+    row["status"] = status
     begin_job(out_dir, record)
     commit_job(out_dir, {}, result_text(row))
     return row
