@@ -22,9 +22,10 @@ from benchmark.text import clean, clean_all
 RESULT = "result.json"
 MAX_RESULT_BYTES = 64 * 2**20  # a result row is kilobytes; anything this large is not one
 STATUSES = ("ok", "failed", "unsupported", "timeout", "invalid")
-TEXT_FIELDS = ("solver", "instance", "scenario", "error", "model", "network", "timestamp", "git_revision")
-NUMBER_FIELDS = ("n_blocks", "seed", "cost", "latency_ms", "energy_j", "deploy", "optimal_cost", "gap",
-                 "decision_ms", "decision_repeats", "prepare_s")
+TEXT_FIELDS = ("solver", "instance", "scenario", "error", "model", "network", "timestamp", "git_revision",
+               "reference_kind")
+NUMBER_FIELDS = ("n_blocks", "seed", "cost", "latency_ms", "energy_j", "deploy", "optimal_cost", "reference_cost",
+                 "gap", "decision_ms", "decision_repeats", "prepare_s")
 MAPPING_FIELDS = ("info", "config", "versions", "machine")
 
 
