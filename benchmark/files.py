@@ -5,8 +5,9 @@ A job's folder holds `result.json` beside the files it describes (`instance.json
 finished job, so the result must never sit beside another run's files: `commit_job`
 removes the old `result.json` first, writes the other files, and writes `result.json`
 last. A failure part-way (a full disk) leaves a folder without a result, which counts as
-not finished, never a new instance beside an old result. Every text is made before the
-first file changes, so a row that cannot be serialized changes nothing at all.
+not finished, never a new instance beside an old result. The old result goes as soon as
+a valid job starts in the folder (`begin_job`, with the job's `.hydra/` record); every
+other text is made before the first of the job's files changes.
 """
 
 from __future__ import annotations
