@@ -3,7 +3,10 @@ or `instance=PATH`; `-m` sweeps over any of them (one job, one result row each).
 
 In a sweep a job never raises: Hydra's basic sweeper stops at the first job that does,
 and the sweep's `results.csv` and `report.html` (`benchmark.callbacks`) are only written
-when it ends. Bad input is one line on stderr; anything else also prints its traceback.
+when it ends. Bad input is one line on stderr: a single run exits 2 and changes no file
+(not even `.hydra/`, which a job writes itself once its input is valid); in a sweep the
+job becomes a row with status `invalid` and the sweep exits 2 when it ends. Anything
+else also prints its traceback.
 """
 
 from __future__ import annotations
@@ -16,9 +19,11 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
-from benchmark.job import run_job
+from benchmark.job import hydra_record, record_refused, run_job
 from benchmark.schemas import register
+from benchmark.text import clean, error_line
 from problems.errors import ProblemError
 
 register()  # the config schemas conf/ extends (benchmark.schemas)
@@ -27,21 +32,31 @@ register()  # the config schemas conf/ extends (benchmark.schemas)
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
 def main(cfg: DictConfig) -> None:
     hc = HydraConfig.get()
-    data = OmegaConf.to_container(cfg, resolve=True)
+    sweep = hc.mode == RunMode.MULTIRUN
+    out_dir = Path(hc.runtime.output_dir)
+    overrides = [str(o) for o in OmegaConf.to_container(hc.overrides.task)]  # as typed, unresolved
+    data: dict = {}
     try:
-        row = run_job(data, Path(hc.runtime.output_dir), list(hc.overrides.task))
-    except ProblemError as exc:
-        print(f"error: {exc}", file=sys.stderr, flush=True)
-        if hc.mode == RunMode.RUN:
+        data = OmegaConf.to_container(cfg, resolve=True)
+        row = run_job(data, out_dir, overrides, record=hydra_record(cfg))
+    except (ProblemError, OmegaConfBaseException) as exc:
+        line = error_line(exc)
+        print(line, file=sys.stderr, flush=True)
+        if not sweep:
             sys.exit(2)
+        try:
+            record_refused(data or OmegaConf.to_container(cfg, resolve=False), out_dir, overrides,
+                           line.removeprefix("error: "), hydra_record(cfg))
+        except ProblemError as again:  # the output folder cannot take even that
+            print(error_line(again), file=sys.stderr, flush=True)
         return
-    except Exception as exc:
-        if hc.mode == RunMode.RUN:
+    except (Exception, SystemExit) as exc:
+        if not sweep:
             raise
         traceback.print_exc()
-        print(f"error: job {hc.job.num}: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+        print(f"error: job {hc.job.num}: {type(exc).__name__}: {clean(exc)}", file=sys.stderr, flush=True)
         return
-    if hc.mode == RunMode.RUN and row["status"] != "ok":
+    if not sweep and row["status"] != "ok":
         sys.exit(1)
 
 

@@ -33,6 +33,7 @@ from solvers import make_solver
 START_METHODS = ("forkserver", "spawn", "fork")
 STARTUP_S = 300.0  # time a child may take to import everything and reach `prepare`
 TIMING_GRACE_S = 30.0  # beyond the timing budget, for the repeated solves after the first
+MAX_TIMEOUT_S = 7 * 24 * 3600.0  # one week; the OS's wait calls overflow far beyond
 
 
 @dataclass
@@ -45,11 +46,11 @@ class IsolationConfig:
 
 
 def check_timeout(value: object) -> float | None:
-    """`solver.timeout_s`: null (no limit) or a positive number of seconds."""
+    """`solver.timeout_s`: null (no limit) or a positive number of seconds, at most a week."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < float("inf"):
-        raise FieldError("solver.timeout_s", "must be null or a positive number of seconds", value)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= MAX_TIMEOUT_S:
+        raise FieldError("solver.timeout_s", f"must be null or a number of seconds in (0, {MAX_TIMEOUT_S:g}]", value)
     return float(value)
 
 
@@ -108,6 +109,46 @@ def _failed_row(problem: Problem, solver_name: str, seed: int, error: str, trace
     return row
 
 
+#: signals that end a run: while a child runs, they first stop its process group
+FORWARDED = (signal.SIGTERM, signal.SIGHUP)
+
+
+class _Signalled(BaseException):
+    """A terminating signal arrived while a child ran (raised so that cleanup runs)."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_signalled(signum: int, frame: object) -> None:
+    raise _Signalled(signum)
+
+
+@contextlib.contextmanager
+def child_signals() -> Iterator[None]:
+    """SIGTERM or SIGHUP to the parent stop the child's group too: the default action
+    would end the parent at once and leave a hanging solver running. After the cleanup the
+    parent ends by the same signal, as it would have. (SIGINT already raises
+    KeyboardInterrupt, so the same cleanup runs.)"""
+    try:
+        previous = {sig: signal.signal(sig, _raise_signalled) for sig in FORWARDED}
+    except ValueError:  # not the main thread: signals cannot be handled here
+        yield
+        return
+    try:
+        yield
+    except _Signalled as exc:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        previous = {}
+        os.kill(os.getpid(), exc.signum)
+        raise SystemExit(128 + exc.signum) from None  # the signal was handled by a handler of the caller's
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 @contextlib.contextmanager
 def standard_default(start_method: str) -> Iterator[None]:
     """A forkserver or spawn child re-applies its parent's default start method. Inside a
@@ -141,6 +182,12 @@ def run_isolated(problem: Problem, solver_name: str, params: dict | None, seed: 
     `memory=True` with `start_method="spawn"` records the fresh process's peak RSS (`runner.run`)."""
     params = dict(params or {})
     make_solver(solver_name, params)  # a bad solver config is bad input: fail here, in the parent
+    with child_signals():
+        return _supervise(problem, solver_name, params, seed, timing, timeout_s, plugins, start_method, memory)
+
+
+def _supervise(problem: Problem, solver_name: str, params: dict, seed: int, timing: Any, timeout_s: float,
+               plugins: Sequence[str], start_method: str, memory: bool) -> dict[str, Any]:
     ctx = context(start_method)
     recv, send = ctx.Pipe(duplex=False)
     proc = ctx.Process(target=_child, args=(send, problem, solver_name, params, seed, timing, tuple(plugins), memory),

@@ -31,6 +31,6 @@ def load_plugins(value: object) -> tuple[str, ...]:
     for i, name in enumerate(names):
         try:
             importlib.import_module(name)
-        except Exception as exc:  # an import error or an error raised by the module itself
+        except (Exception, SystemExit) as exc:  # an import error, an error or sys.exit() in the module itself
             raise FieldError(f"plugins[{i}]", f"cannot import module ({type(exc).__name__}: {exc})", name) from None
     return names

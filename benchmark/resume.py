@@ -7,14 +7,15 @@ skipped job computes and writes nothing, so its files stay exactly as they were.
 
 from __future__ import annotations
 
-import json
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from benchmark.results import RESULT, BadResultError, read_result
+from benchmark.text import clean
 from problems.overrides import override_key
 
-RESULT = "result.json"
 RUN_KEYS = ("resume",)  # keys that steer how a sweep runs, not what a job computes
 
 
@@ -24,12 +25,17 @@ def job_overrides(overrides: Iterable[str]) -> list[str]:
 
 
 def finished(out_dir: Path, overrides: Iterable[str]) -> dict[str, Any] | None:
-    """The recorded row if this job already finished with status ok, else None."""
+    """The recorded row if this job already finished with status ok, else None. A result
+    file that cannot be used gets a one-line warning, and the job runs again."""
     try:
-        row = json.loads((out_dir / RESULT).read_text())
-    except (OSError, ValueError):
+        row = read_result(out_dir / RESULT)
+    except FileNotFoundError:
         return None
-    if not isinstance(row, dict) or row.get("status") != "ok":
+    except (OSError, BadResultError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        print(f"warning: {clean(out_dir / RESULT)}: {reason}; running the job again", file=sys.stderr, flush=True)
+        return None
+    if row.get("status") != "ok":
         return None
     if sorted(job_overrides(row.get("overrides") or [])) != sorted(job_overrides(overrides)):
         return None

@@ -13,6 +13,7 @@ scoring of the returned assignment, never from the solver. `time_solve`, `gap` a
 from __future__ import annotations
 
 import math
+import reprlib
 import time
 import traceback
 from collections.abc import Callable
@@ -22,17 +23,21 @@ from typing import Any
 import numpy as np
 
 from benchmark.reference import reference as find_reference
+from benchmark.results import STATUSES
 from problems import Problem, ProblemError
+from problems.schema import bounded
 from solvers import Unsupported, make_solver
 from solvers.base import Solution
 
-STATUSES = ("ok", "failed", "unsupported", "timeout")
+__all__ = ["STATUSES", "TimingConfig", "base_row", "gap", "jsonable", "run", "seeds"]
+MAX_BUDGET_S = 3600.0
+MAX_REPEATS = 1_000_000
 
 
 @dataclass
 class TimingConfig:
-    budget_s: float = 0.5  # time spent repeating solve() for the median
-    max_repeats: int = 200
+    budget_s: float = bounded(0.5, ge=0, le=MAX_BUDGET_S)  # time spent repeating solve() for the median
+    max_repeats: int = bounded(200, ge=1, le=MAX_REPEATS)
 
 
 def seeds(seed: int) -> tuple[np.random.Generator, np.random.Generator]:
@@ -41,16 +46,25 @@ def seeds(seed: int) -> tuple[np.random.Generator, np.random.Generator]:
     return np.random.default_rng(prep), np.random.default_rng(solve)
 
 
-def jsonable(value: Any) -> Any:
-    """Info dicts as plain JSON values (numpy scalars and arrays included)."""
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
+MAX_JSON_DEPTH = 100  # deeper info is cut (a repr); Python's JSON encoder recurses
+
+
+def jsonable(value: Any, _seen: frozenset[int] = frozenset()) -> Any:
+    """Info dicts as plain JSON values (numpy scalars and arrays included). A container
+    that holds itself becomes the text `<cycle>`, one nested too deeply its repr."""
+    if isinstance(value, dict | list | tuple):
+        if id(value) in _seen:
+            return "<cycle>"
+        if len(_seen) >= MAX_JSON_DEPTH:
+            return reprlib.repr(value)
+        inner = _seen | {id(value)}
+        if isinstance(value, dict):
+            return {str(k): jsonable(v, inner) for k, v in value.items()}
+        return [jsonable(v, inner) for v in value]
     if isinstance(value, np.ndarray):
-        return jsonable(value.tolist())
+        return jsonable(value.tolist(), _seen)
     if isinstance(value, np.generic):
-        return jsonable(value.item())
+        return jsonable(value.item(), _seen)
     if isinstance(value, float) and not math.isfinite(value):
         return None if math.isnan(value) else ("inf" if value > 0 else "-inf")
     if value is None or isinstance(value, bool | int | float | str):
@@ -207,11 +221,14 @@ def run(problem: Problem, solver_name: str, params: dict | None = None, seed: in
         row["info"] = solution.info
     except Unsupported as exc:
         row["status"], row["error"] = "unsupported", str(exc) or "unsupported"
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:  # a solver calling sys.exit() must not end a sweep
         row["status"] = "failed"
         row["error"] = f"{type(exc).__name__}: {exc}"
         row["info"] = {"traceback": traceback.format_exc(limit=8)}
     if memory:
         row["memory_MB"]["peak"] = peak_rss_mb()
-    row["info"] = jsonable(row["info"])
+    try:
+        row["info"] = jsonable(row["info"])
+    except Exception as exc:  # an info object whose repr fails
+        row["info"] = {"unrecordable": f"{type(exc).__name__}: {exc}"}
     return row

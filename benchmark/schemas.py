@@ -30,6 +30,7 @@ from omegaconf import MISSING
 
 from benchmark.isolate import IsolationConfig
 from benchmark.runner import TimingConfig
+from problems.instance import MAX_INSTANCE_MB
 
 
 @dataclass
@@ -54,6 +55,7 @@ class BaseConfig:
     network: Any = None
     seed: int = 0  # seeds every random choice of a run
     instance: Optional[str] = None  # noqa: UP045 - a partition-instance file; replaces model/scenario/network
+    instance_max_mb: float = MAX_INSTANCE_MB  # larger instance files are refused unread
     timing: TimingConfig = field(default_factory=TimingConfig)
     resume: bool = False  # with -m and an existing hydra.sweep.dir: skip jobs whose result.json has status ok
     plugins: list[str] = field(default_factory=list)  # modules imported before the solver is resolved

@@ -39,9 +39,12 @@ import yaml
 from hydra.core.config_store import ConfigStore
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
+from benchmark.cli_errors import run_cli
 from benchmark.runner import TimingConfig, run
 from benchmark.schemas import RUNNER_KEYS, register
+from benchmark.text import error_line
 from problems import Problem
 from problems.atomic import atomic_write_text
 from problems.build import build_problem
@@ -335,13 +338,13 @@ ConfigStore.instance().store(name="tune", node={
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="tune")
 def main(cfg: DictConfig) -> None:
-    data = OmegaConf.to_container(cfg, resolve=True)
     try:
+        data = OmegaConf.to_container(cfg, resolve=True)
         tune(data, Path(HydraConfig.get().runtime.output_dir))
-    except ProblemError as exc:
-        print(f"error: {exc}", file=sys.stderr, flush=True)
+    except (ProblemError, OmegaConfBaseException) as exc:  # bad input, or an interpolation that does not resolve
+        print(error_line(exc), file=sys.stderr, flush=True)
         sys.exit(2)
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

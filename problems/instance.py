@@ -10,6 +10,8 @@ fully resolved problem at full precision, atomically.
 from __future__ import annotations
 
 import json
+import os
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -296,25 +298,75 @@ def _path_text(path: Path) -> str:
     return text if len(text) <= 120 else "..." + text[-117:]
 
 
-def load_instance(path: str | Path) -> Problem:
+#: default cap on an instance file's size (`instance_max_mb`); a 10,000-block chain is ~4 MB
+MAX_INSTANCE_MB = 64.0
+
+
+class _DuplicateKeyError(ValueError):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """`object_pairs_hook`: a key given twice is refused (JSON itself keeps the last one)."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKeyError(key)
+        out[key] = value
+    return out
+
+
+def _read_capped(path: Path, shown: str, max_mb: float) -> bytes:
+    """The bytes of a regular file of at most `max_mb` MB. Anything else (a directory, a
+    FIFO that would block, a device that never ends) is refused before it is read."""
+    limit = int(max_mb * 2**20)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise FieldError("instance", "file not found", shown) from None
+    except IsADirectoryError:
+        raise FieldError("instance", "is a directory, not an instance file", shown) from None
+    except OSError as exc:
+        raise FieldError("instance", f"cannot read file: {exc.strerror or type(exc).__name__}", shown) from None
+    except ValueError:  # a NUL byte in the path
+        raise FieldError("instance", "cannot read file: invalid path", shown) from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
+        os.close(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise FieldError("instance", "is a directory, not an instance file", shown)
+        if not stat.S_ISREG(info.st_mode):
+            raise FieldError("instance", "not a regular file (a device, FIFO or socket)", shown)
+        raise FieldError("instance", f"file larger than instance_max_mb={max_mb:g} MB", shown)
+    with os.fdopen(fd, "rb") as fh:
+        os.set_blocking(fh.fileno(), True)
+        try:
+            data = fh.read(limit + 1)
+        except OSError as exc:
+            raise FieldError("instance", f"cannot read file: {exc.strerror or type(exc).__name__}", shown) from None
+    if len(data) > limit:  # grew while being read
+        raise FieldError("instance", f"file larger than instance_max_mb={max_mb:g} MB", shown)
+    return data
+
+
+def load_instance(path: str | Path, max_mb: float = MAX_INSTANCE_MB) -> Problem:
     """Read and validate an instance file; every failure is a one-line FieldError."""
     path = Path(path)
     shown = _path_text(path)
+    data = _read_capped(path, shown, max_mb)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise FieldError("instance", "file not found", shown) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FieldError("instance", f"cannot read file: {exc.__class__.__name__}", shown) from None
-    except ValueError:  # a NUL byte in the path
-        raise FieldError("instance", "cannot read file: invalid path", shown) from None
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise FieldError("instance", "cannot read file: not UTF-8 text", shown) from None
     try:
-        doc = json.loads(text)
+        doc = json.loads(text, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as exc:
         raise FieldError("instance", f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})",
                          shown) from None
     except RecursionError:
         raise FieldError("instance", "JSON nested too deeply", shown) from None
+    except _DuplicateKeyError as exc:
+        raise FieldError("instance", f"duplicate key {exc.args[0]!r} in a JSON object", shown) from None
     except ValueError as exc:  # e.g. an integer literal beyond Python's digit limit
         raise FieldError("instance", f"not valid JSON ({str(exc).split(':')[0]})", shown) from None
     return problem_from_dict(doc)

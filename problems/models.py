@@ -35,6 +35,13 @@ CIFAR = ((3, 32, 32), 10)
 DEFAULT_INPUT = {"alexnet": IMAGENET, "vgg16": IMAGENET, "mobilenet_v1": IMAGENET, "synthetic": IMAGENET,
                  "resnet32": CIFAR, "resnet": CIFAR}
 DEFAULT_DEPTH = {"resnet": 32, "synthetic": 100}
+#: bounds of what a torch profile is built for: profiling runs in the parent process,
+#: outside `solver.timeout_s`, so a config must not ask for hours or terabytes
+MAX_DEPTH = 10_000  # synthetic blocks / ResNet layers (a 10,000-block chain profiles in seconds)
+MAX_INPUT_SIDE = 2048  # pixels of height and width
+MAX_INPUT_CHANNELS = 1024
+MAX_INPUT_ELEMENTS = 2**24  # channels x height x width (64 MB of float32 per image)
+MAX_CLASSES = 1_000_000
 
 
 @dataclass
@@ -60,14 +67,21 @@ class ModelConfig:
         if self.name in FAMILIES:
             depth = self.resolved_depth
             resnet_stage_blocks(depth) if self.name == "resnet" else check_depth(depth)
+            if depth > MAX_DEPTH:
+                raise FieldError(f"{prefix}.depth", f"at most {MAX_DEPTH:,}", depth)
         elif self.depth is not None:
             raise FieldError(f"{prefix}.depth", f"only {list(FAMILIES)} take a depth", self.depth)
         if self.seed < 0:
             raise FieldError(f"{prefix}.seed", "must not be negative", self.seed)
         if self.input_shape is not None:
-            check_input(self.input_shape, self.name)
-        if self.num_classes is not None and self.num_classes < 1:
-            raise FieldError(f"{prefix}.num_classes", "must be a positive integer", self.num_classes)
+            channels, height, width = check_input(self.input_shape, self.name)
+            if channels > MAX_INPUT_CHANNELS or max(height, width) > MAX_INPUT_SIDE or \
+                    channels * height * width > MAX_INPUT_ELEMENTS:
+                raise FieldError(f"{prefix}.input_shape", f"at most {MAX_INPUT_CHANNELS} channels, {MAX_INPUT_SIDE} "
+                                 f"pixels a side and {MAX_INPUT_ELEMENTS:,} values in all", list(self.input_shape))
+        if self.num_classes is not None and not 1 <= self.num_classes <= MAX_CLASSES:
+            raise FieldError(f"{prefix}.num_classes", f"must be an integer from 1 to {MAX_CLASSES:,}",
+                             self.num_classes)
 
     @property
     def resolved_source(self) -> str:

@@ -3,7 +3,9 @@
 
 The report goes to `-o`, else beside the input when there is a single sweep directory
 (`<dir>/report.html`), else to `report.html` in the current directory. A bad path is
-one line on stderr and exit status 2; nothing is written then.
+one line on stderr and exit status 2; nothing is written then. The report never
+overwrites what it reads: an output that is one of the input files, or that lies inside
+an input sweep folder under any name but `report.html`, is refused.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ import sys
 import time
 from pathlib import Path
 
-from problems.errors import ProblemError
+from benchmark.text import clean, error_line
+from problems.errors import FieldError, ProblemError
 from reports.build import REPORT_NAME, build_report
 from reports.collect import read_paths
 
@@ -24,6 +27,18 @@ def default_output(paths: list[str]) -> Path:
     return Path(REPORT_NAME)
 
 
+def check_output(paths: list[str], output: Path) -> None:
+    """Refuse an output that would overwrite an input (a CSV, a job's result.json)."""
+    target = output.expanduser().resolve()
+    for raw in paths:
+        source = Path(raw).expanduser().resolve()
+        if target == source:
+            raise FieldError("--output", "is one of the input files; choose another file", str(output))
+        if source.is_dir() and target.is_relative_to(source) and target.name != REPORT_NAME:
+            raise FieldError("--output", f"inside the input folder {str(raw)!r} a report may only be named "
+                             f"{REPORT_NAME}", str(output))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m reports", description=__doc__.split("\n\n")[0])
     parser.add_argument("paths", nargs="+", metavar="PATH", help="sweep directory or results CSV file")
@@ -32,15 +47,16 @@ def main(argv: list[str] | None = None) -> int:
     output = args.output or default_output(args.paths)
     t0 = time.perf_counter()
     try:
+        check_output(args.paths, output)
         collected = read_paths(args.paths)
         if output.exists() and output.is_dir():
             raise ProblemError(f"--output: is a directory (got {str(output)!r})")
         path = build_report(collected, output)
     except ProblemError as exc:
-        print(f"error: {exc}", file=sys.stderr, flush=True)
+        print(error_line(exc), file=sys.stderr, flush=True)
         return 2
     except OSError as exc:
-        print(f"error: {exc.filename or output}: {exc.strerror or exc}", file=sys.stderr, flush=True)
+        print(f"error: {clean(exc.filename or output)}: {exc.strerror or clean(exc)}", file=sys.stderr, flush=True)
         return 2
     print(f"report: {path}  ({len(collected.frame)} jobs, {time.perf_counter() - t0:.1f} s)")
     return 0

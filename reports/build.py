@@ -160,10 +160,11 @@ def build_report(collected: Collected, output: Path) -> Path:
     return write_text(output, render(context(collected)))
 
 
-def write_sweep_outputs(sweep_dir: Path, csv_name: str = CSV_NAME, report_name: str = REPORT_NAME) -> tuple[Path, Path]:
-    """`results.csv` and `report.html` of one sweep directory."""
+def write_sweep_outputs(sweep_dir: Path, csv_name: str = CSV_NAME, report_name: str = REPORT_NAME,
+                        collected: Collected | None = None) -> tuple[Path, Path]:
+    """`results.csv` and `report.html` of one sweep directory (`collected`: already read)."""
     t0 = time.perf_counter()
-    collected = read_sweep(sweep_dir)
+    collected = collected if collected is not None else read_sweep(sweep_dir)
     csv = write_csv(collected.frame, sweep_dir / csv_name)
     html = build_report(collected, sweep_dir / report_name)
     print(f"gathered {len(collected.frame)} results in {time.perf_counter() - t0:.1f} s", flush=True)

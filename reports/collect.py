@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,10 +21,11 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from benchmark.files import write_text
+from benchmark.results import RESULT, BadResultError, check_row, read_result
+from benchmark.text import clean, clean_all
 from problems.errors import FieldError
 from problems.overrides import parse_override
 
-RESULT = "result.json"
 CSV_NAME = "results.csv"
 JSON_COLUMNS = ("tiers", "assignment", "info", "overrides", "config")
 #: every results.csv has these, in this order; other columns follow sorted
@@ -59,8 +61,10 @@ def _scale(row: Mapping, key: str) -> float | None:
     if isinstance(config, Mapping):
         if config.get("instance"):
             return None
-        scale = ((config.get("network") or {}).get("scale") or {}).get(key)
-        if isinstance(scale, int | float):
+        network = config.get("network")
+        scale = network.get("scale") if isinstance(network, Mapping) else None
+        scale = scale.get(key) if isinstance(scale, Mapping) else None
+        if isinstance(scale, int | float) and not isinstance(scale, bool):
             return float(scale)
     for override in map(parse_override, row.get("overrides") or []):
         if override.key == f"network.scale.{key}":
@@ -72,7 +76,8 @@ def _scale(row: Mapping, key: str) -> float | None:
 
 
 def flatten(row: Mapping[str, Any], job_dir: Path | None = None, sweep: str = "", job: str = "") -> dict[str, Any]:
-    """One CSV row from one result.json mapping."""
+    """One CSV row from one result.json mapping (its strings cleaned: `benchmark.text`)."""
+    row = clean_all(dict(row))
     out: dict[str, Any] = {"sweep": sweep, "job": job}
     for key, value in row.items():
         if key in ("versions", "machine"):
@@ -84,12 +89,14 @@ def flatten(row: Mapping[str, Any], job_dir: Path | None = None, sweep: str = ""
     for override in map(parse_override, row.get("overrides") or []):
         out[f"override.{override.key}"] = override.value
     config = row.get("config") if isinstance(row.get("config"), Mapping) else {}
-    depth = None if config.get("instance") else (config.get("model") or {}).get("depth")
+    model = config.get("model")
+    depth = None if config.get("instance") or not isinstance(model, Mapping) else model.get("depth")
     out["model_depth"] = depth if isinstance(depth, int) and not isinstance(depth, bool) else None
     out["scale_bandwidth"] = _scale(row, "bandwidth")
     out["scale_delay"] = _scale(row, "delay")
     curve = (row.get("info") or {}).get("training_curve_file") if isinstance(row.get("info"), Mapping) else None
-    out["training_curve"] = str(job_dir / curve) if curve and job_dir is not None else None
+    plain = isinstance(curve, str) and curve not in ("", ".", "..") and Path(curve).name == curve  # stays in the job
+    out["training_curve"] = str(job_dir / curve) if plain and job_dir is not None else None
     return out
 
 
@@ -123,24 +130,42 @@ def read_sweep(root: Path) -> Collected:
     files = find_results(root)
     rows, bad = [], []
     for path in _progress(files, f"reading {root.name or root}"):
+        job = clean(path.parent.relative_to(root))
         try:
-            data = json.loads(path.read_text())
-        except (OSError, ValueError) as exc:
-            bad.append({"job": str(path.parent.relative_to(root)), "error": f"unreadable result.json: {exc}"})
+            data = read_result(path)
+        except (OSError, BadResultError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            warn(f"{clean(path)}: {reason}; skipped")
+            bad.append({"job": job, "error": f"unusable result.json: {reason}"})
             continue
-        if not isinstance(data, dict):
-            bad.append({"job": str(path.parent.relative_to(root)), "error": "result.json is not an object"})
-            continue
-        job = str(path.parent.relative_to(root))
-        rows.append(flatten(data, path.parent.resolve(), str(root), "" if job == "." else job))
+        rows.append(flatten(data, path.parent.resolve(), clean(root), "" if job == "." else job))
     if not rows and not bad:
         raise FieldError("path", f"no {RESULT} files found", str(root))
     done = {path.parent for path in files}
-    missing = bad + [{"job": str(d.parent.relative_to(root)), "error": "no result.json (bad input or interrupted)"}
+    missing = bad + [{"job": clean(d.parent.relative_to(root)), "error": "no result.json (bad input or interrupted)"}
                      for d in sorted(root.rglob(".hydra"), key=_natural)
                      if d.parent not in done and (d / "overrides.yaml").exists()]
-    configs = {str(p.parent): p.read_text() for p in sorted(root.rglob("multirun.yaml"))}
-    return Collected(to_frame(rows), [str(root)], missing, configs)
+    configs = {clean(p.parent): p.read_text(errors="replace") for p in sorted(root.rglob("multirun.yaml"))}
+    return Collected(to_frame(rows), [clean(root)], missing, configs)
+
+
+def warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr, flush=True)
+
+
+def _checked_records(records: list[dict[str, Any]], path: Path) -> list[dict[str, Any]]:
+    """The CSV rows a report can use: cleaned, their JSON columns checked like a result.json."""
+    out = []
+    for i, record in enumerate(records):
+        record = clean_all(record)
+        parsed = {k: parse_json(record.get(k)) for k in ("tiers", "assignment", "overrides")}
+        try:
+            check_row({"status": record.get("status"), **parsed})
+        except BadResultError as exc:
+            warn(f"{clean(path)}: row {i + 1}: {exc}; skipped")
+            continue
+        out.append(record)
+    return out
 
 
 def read_csv(path: Path) -> Collected:
@@ -158,8 +183,8 @@ def read_csv(path: Path) -> Collected:
     configs = {}
     beside = path.parent / "multirun.yaml"
     if beside.exists():
-        configs[str(path.parent)] = beside.read_text()
-    return Collected(to_frame(frame.to_dict("records")), [str(path)], [], configs)
+        configs[clean(path.parent)] = beside.read_text(errors="replace")
+    return Collected(to_frame(_checked_records(frame.to_dict("records"), path)), [clean(path)], [], configs)
 
 
 def read_paths(paths: Sequence[str | Path]) -> Collected:

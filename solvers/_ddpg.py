@@ -123,6 +123,17 @@ def soft_update(target: nn.Module, source: nn.Module, tau: float) -> None:
         torch._foreach_lerp_(list(target.parameters()), list(source.parameters()), tau)
 
 
+MAX_SEED = 2**63 - 1  # torch.Generator.manual_seed takes 64-bit seeds
+
+
+def check_seed(prefix: str, seed: object) -> None:
+    """`solver.seed`: null or an integer in [0, 2^63 - 1] (a config error, before any file is written)."""
+    if seed is None:
+        return
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise FieldError(f"{prefix}.seed", "must be null or an integer from 0 to 2^63 - 1", seed)
+
+
 def training_seed(cfg_seed: int | None, rng: np.random.Generator) -> int:
     """The config's seed, else one drawn from the run's generator."""
     return int(cfg_seed) if cfg_seed is not None else int(rng.integers(0, 2**62))
@@ -158,8 +169,38 @@ def save_checkpoint(path: Path, fmt: str, nets: Mapping[str, nn.Module], meta: d
     atomic_write_bytes(path, buf.getvalue())
 
 
-def load_checkpoint(path: Path | str, fmt: str, nets: Mapping[str, nn.Module]) -> dict[str, Any]:
-    """Load weights into `nets` (shapes must match) and return the metadata."""
+#: what a metadata entry must hold, by the kind a solver asks for
+META_KINDS: dict[str, tuple[str, Any]] = {
+    "number": ("a number", lambda v: isinstance(v, int | float) and not isinstance(v, bool)),
+    "int": ("an integer", lambda v: isinstance(v, int) and not isinstance(v, bool)),
+    "list": ("a list", lambda v: isinstance(v, list)),
+    "numbers": ("a list of finite numbers", lambda v: isinstance(v, list) and all(
+        isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x) for x in v)),
+}
+
+
+def _check_tensor(path: Path | str, where: str, tensor: Any, want: torch.Tensor) -> None:
+    """Saved weights must be finite real floating-point tensors of the network's shape."""
+    if not isinstance(tensor, torch.Tensor):
+        raise CheckpointError(f"checkpoint {path}: {where} is {type(tensor).__name__}, not a tensor")
+    if not tensor.dtype.is_floating_point:
+        raise CheckpointError(f"checkpoint {path}: {where} holds {str(tensor.dtype).removeprefix('torch.')} "
+                              "values; weights are floating-point numbers")
+    if tuple(tensor.shape) != tuple(want.shape):
+        raise CheckpointError(
+            f"checkpoint {path}: {where} has shape {list(tensor.shape)} but this problem "
+            f"needs {list(want.shape)} (trained for another model or config?)"
+        )
+    if not bool(torch.isfinite(tensor).all()):
+        raise CheckpointError(f"checkpoint {path}: {where} holds NaN or infinite weights")
+
+
+def load_checkpoint(path: Path | str, fmt: str, nets: Mapping[str, nn.Module],
+                    meta_keys: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Load weights into `nets` and return the metadata. Everything is checked first: the
+    structure, each tensor's type, shape and finiteness, and the metadata entries the
+    solver reads (`meta_keys`: name -> kind of `META_KINDS`). Any mismatch is a one-line
+    CheckpointError naming the file; nothing is loaded then."""
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
@@ -174,18 +215,29 @@ def load_checkpoint(path: Path | str, fmt: str, nets: Mapping[str, nn.Module]) -
     if not isinstance(data, dict) or data.get("format") != fmt:
         got = data.get("format") if isinstance(data, dict) else type(data).__name__
         raise CheckpointError(f"checkpoint {path}: format {got!r}, expected {fmt!r}")
+    saved_nets, meta = data.get("nets"), data.get("meta")
+    if not isinstance(saved_nets, dict):
+        raise CheckpointError(f"checkpoint {path}: 'nets' is missing or not a mapping of networks")
+    if not isinstance(meta, dict):
+        raise CheckpointError(f"checkpoint {path}: 'meta' is missing or not a mapping")
+    for key, kind in (meta_keys or {}).items():
+        what, ok = META_KINDS[kind]
+        if key not in meta:
+            raise CheckpointError(f"checkpoint {path}: meta has no {key!r}")
+        if not ok(meta[key]):
+            raise CheckpointError(f"checkpoint {path}: meta {key!r} must be {what}")
     for name, net in nets.items():
-        saved = data["nets"].get(name)
+        saved = saved_nets.get(name)
         if saved is None:
             raise CheckpointError(f"checkpoint {path}: has no {name!r} network")
+        if not isinstance(saved, dict):
+            raise CheckpointError(f"checkpoint {path}: {name!r} is not a mapping of tensors")
         want = net.state_dict()
         if set(saved) != set(want):
-            raise CheckpointError(f"checkpoint {path}: {name} layers {sorted(saved)} do not match {sorted(want)}")
+            raise CheckpointError(f"checkpoint {path}: {name} layers {sorted(map(str, saved))} do not match "
+                                  f"{sorted(want)}")
         for key, tensor in want.items():
-            if tuple(saved[key].shape) != tuple(tensor.shape):
-                raise CheckpointError(
-                    f"checkpoint {path}: {name}.{key} has shape {list(saved[key].shape)} but this problem "
-                    f"needs {list(tensor.shape)} (trained for another model or config?)"
-                )
-        net.load_state_dict(saved)
-    return data["meta"]
+            _check_tensor(path, f"{name}.{key}", saved[key], tensor)
+    for name, net in nets.items():
+        net.load_state_dict(saved_nets[name])
+    return meta

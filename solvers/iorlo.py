@@ -40,6 +40,7 @@ from solvers._ddpg import (
     CheckpointError,
     NumpyActor,
     cache_key,
+    check_seed,
     checkpoint_path,
     intent_bounds,
     load_checkpoint,
@@ -56,6 +57,8 @@ from solvers.base import Solution, Solver
 from solvers.registry import register
 
 FORMAT = "partbench-iorlo/1"
+META_KEYS = {"best_seen_cost": "number", "best_seen": "list", "train_s": "number", "episodes": "int",
+             "learn_steps": "int", "final_sigma": "number", "seed": "int", "training_curve": "list"}
 
 
 @dataclass
@@ -94,6 +97,7 @@ class IorloConfig:
                 raise_bad(prefix, name, getattr(self, name), "must lie in (0, 1]")
         if self.batch_size > self.memory:
             raise_bad(prefix, "batch_size", self.batch_size, f"must not exceed memory ({self.memory})")
+        check_seed(prefix, self.seed)
 
 
 def raise_bad(prefix: str, name: str, value: object, message: str) -> None:
@@ -235,14 +239,14 @@ class IoRLO(Solver):
         cached = False
         actor, critic = build_nets(n, cfg, torch.Generator().manual_seed(seed))
         if cfg.checkpoint is not None:
-            meta = load_checkpoint(cfg.checkpoint, FORMAT, {"actor": actor, "critic": critic})
+            meta = load_checkpoint(cfg.checkpoint, FORMAT, {"actor": actor, "critic": critic}, META_KEYS)
             path, cached = cfg.checkpoint, True
         else:
             if cfg.checkpoint_dir is not None:
                 path = checkpoint_path(cfg.checkpoint_dir, f"{problem.name}-iorlo", key)
             if path is not None and path.exists() and not cfg.retrain:
                 try:
-                    meta = load_checkpoint(path, FORMAT, {"actor": actor, "critic": critic})
+                    meta = load_checkpoint(path, FORMAT, {"actor": actor, "critic": critic}, META_KEYS)
                     cached = True
                 except CheckpointError:
                     cached = False  # a stale or damaged cache entry: train again and overwrite it

@@ -59,6 +59,7 @@ from solvers._ddpg import (
     CheckpointError,
     NumpyActor,
     cache_key,
+    check_seed,
     checkpoint_path,
     intent_bounds,
     load_checkpoint,
@@ -74,6 +75,8 @@ from solvers.iorlo import state_table
 from solvers.registry import register
 
 FORMAT = "partbench-iorlo-ctx/1"
+META_KEYS = {"mean": "numbers", "std": "numbers", "train_s": "number", "episodes": "int", "updates": "int",
+             "seed": "int", "training_curve": "list"}
 DELAY_FLOOR_MS = 0.1  # log features of delays that may be 0
 
 
@@ -108,9 +111,20 @@ class IorloCtxConfig:
             raise FieldError(f"{prefix}.box_share", "must lie in [0, 1]", self.box_share)
         if not self.tier_jitter >= 0:
             raise FieldError(f"{prefix}.tier_jitter", "must not be negative", self.tier_jitter)
+        check_seed(prefix, self.seed)
 
 
 # -- conditions --------------------------------------------------------------------------------
+
+def check_context(path: object, meta: dict, n_features: int) -> None:
+    """The context statistics must fit this problem's features (and `std` must divide)."""
+    for key in ("mean", "std"):
+        if len(meta[key]) != n_features:
+            raise CheckpointError(f"checkpoint {path}: meta {key!r} has {len(meta[key])} entries, "
+                                  f"this problem has {n_features} context features")
+    if not all(v > 0 for v in meta["std"]):
+        raise CheckpointError(f"checkpoint {path}: meta 'std' must be positive")
+
 def features(problem: Problem) -> np.ndarray:
     """Raw context: log link bandwidths and delays, then log tier speed factors."""
     sc = problem.scenario
@@ -293,13 +307,15 @@ class IoRLOCtx(Solver):
         actor = build_actor(n_state, n, cfg, torch.Generator().manual_seed(seed))
         path, meta = None, None
         if cfg.checkpoint is not None:
-            meta, path = load_checkpoint(cfg.checkpoint, FORMAT, {"actor": actor}), cfg.checkpoint
+            meta, path = load_checkpoint(cfg.checkpoint, FORMAT, {"actor": actor}, META_KEYS), cfg.checkpoint
+            check_context(cfg.checkpoint, meta, n_state - n)
         else:
             if cfg.checkpoint_dir is not None:
                 path = checkpoint_path(cfg.checkpoint_dir, f"{problem.profile.name}-{problem.kind}-ctx", key)
                 if path.exists() and not cfg.retrain:
                     try:
-                        meta = load_checkpoint(path, FORMAT, {"actor": actor})
+                        meta = load_checkpoint(path, FORMAT, {"actor": actor}, META_KEYS)
+                        check_context(path, meta, n_state - n)
                     except CheckpointError:
                         meta = None  # a stale or damaged cache entry: train again and overwrite it
         cached = meta is not None

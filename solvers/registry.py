@@ -1,4 +1,10 @@
-"""Solver registry: a solver is one module in `solvers/` that calls `@register`."""
+"""Solver registry: a solver is one module in `solvers/` that calls `@register`.
+
+Solvers are resolved lazily, by name: `solver_class("dp")` imports `solvers.dp` and no
+other solver module, so a run pays only for its own solver's imports (torch, numba,
+OR-Tools and Optuna cost seconds together). A solver whose module is not named after it
+is listed in `MODULES`; a name found nowhere else makes every module load (`available`).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +19,9 @@ from solvers.base import Solver
 
 _REGISTRY: dict[str, type[Solver]] = {}
 _INTERNAL = {"base", "registry"}
+#: solver name -> module in `solvers/`, for the solvers whose module has another name
+MODULES = {"device_only": "fixed", "edge_only": "fixed", "cloud_only": "fixed", "collaborator_only": "fixed",
+           "optuna": "optuna_tpe"}
 
 
 def register(cls: type[Solver]) -> type[Solver]:
@@ -24,12 +33,23 @@ def register(cls: type[Solver]) -> type[Solver]:
     return cls
 
 
-def _discover() -> None:
+def _modules() -> list[str]:
     import solvers
 
-    for mod in pkgutil.iter_modules(solvers.__path__):
-        if mod.name not in _INTERNAL and not mod.name.startswith("_"):
-            importlib.import_module(f"solvers.{mod.name}")
+    return [m.name for m in pkgutil.iter_modules(solvers.__path__)
+            if m.name not in _INTERNAL and not m.name.startswith("_")]
+
+
+def _discover() -> None:
+    for name in _modules():
+        importlib.import_module(f"solvers.{name}")
+
+
+def _load(name: str) -> None:
+    """Import the one module that should define solver `name`, if there is one."""
+    module = MODULES.get(name, name)
+    if module.isidentifier() and module in _modules():
+        importlib.import_module(f"solvers.{module}")
 
 
 def available() -> list[str]:
@@ -38,7 +58,10 @@ def available() -> list[str]:
 
 
 def solver_class(name: str) -> type[Solver]:
-    _discover()
+    if name not in _REGISTRY and isinstance(name, str):
+        _load(name)
+    if name not in _REGISTRY:
+        _discover()
     if name not in _REGISTRY:
         raise FieldError("solver.name", f"unknown solver; choose one of {sorted(_REGISTRY)}", name)
     return _REGISTRY[name]
