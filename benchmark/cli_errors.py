@@ -79,12 +79,13 @@ def _type_error(text: str, argv: list[str]) -> str | None:
 def error_line(exc: BaseException, argv: list[str]) -> str:
     """The one line `python -m benchmark` prints for bad input: a field error from the job,
     or a configuration or command-line error from Hydra. Anything else is no bad input."""
+    from benchmark.text import error_line as cleaned
     from problems.errors import ProblemError
 
-    if isinstance(exc, ProblemError):
-        return f"error: {exc}"
-    if isinstance(exc, HydraException | OmegaConfBaseException) or (isinstance(exc, OSError) and exc.filename):
-        return f"error: {one_line(exc, argv)}"
+    if isinstance(exc, ProblemError | HydraException | OmegaConfBaseException):
+        return cleaned(exc, argv)
+    if isinstance(exc, OSError) and exc.filename:
+        return cleaned(RuntimeError(one_line(exc, argv)))
     raise exc
 
 
@@ -95,10 +96,10 @@ def run_cli(main: Callable[[], None], argv: list[str] | None = None) -> None:
     try:
         main()
     except (HydraException, OmegaConfBaseException) as exc:
-        print(f"error: {one_line(exc, argv)}", file=sys.stderr, flush=True)
+        print(error_line(exc, argv), file=sys.stderr, flush=True)
         sys.exit(USAGE_ERROR)
     except OSError as exc:  # an output folder that cannot be created or written
         if not exc.filename:
             raise
-        print(f"error: {one_line(exc, argv)}", file=sys.stderr, flush=True)
+        print(error_line(exc, argv), file=sys.stderr, flush=True)
         sys.exit(USAGE_ERROR)

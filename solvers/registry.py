@@ -53,8 +53,15 @@ def _load(name: str) -> None:
 
 
 def available() -> list[str]:
+    """Every registered solver: partbench's own and those plugins registered."""
     _discover()
     return sorted(_REGISTRY)
+
+
+def builtin() -> list[str]:
+    """partbench's own solvers (the modules of `solvers/`), without plugins."""
+    _discover()
+    return sorted(name for name, cls in _REGISTRY.items() if cls.__module__.startswith("solvers."))
 
 
 def solver_class(name: str) -> type[Solver]:

@@ -8,8 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from hydra import compose, initialize_config_dir
-from omegaconf import OmegaConf
+from config_compose import composer
 
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
@@ -18,9 +17,8 @@ PLUGIN = "plugins=[reliability_solvers]"
 
 def config(*overrides: str) -> dict[str, Any]:
     """The resolved job config `python -m benchmark OVERRIDES` would hand `run_job`."""
-    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
-        cfg = compose("config", overrides=list(overrides))
-    return OmegaConf.to_container(cfg, resolve=True)
+    with composer() as compose:
+        return compose(overrides)
 
 
 def env(**extra: str) -> dict[str, str]:

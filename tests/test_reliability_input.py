@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from reliability_helpers import cli, config
 
+from benchmark.cli_errors import error_line
 from benchmark.job import run_job
 from benchmark.runner import TimingConfig
 from problems.build import build_problem
@@ -36,8 +37,16 @@ def refused(call, *words: str) -> str:
 
 
 def refused_job(tmp_path: Path, *overrides: str, words: tuple[str, ...]) -> None:
+    """Refused with one line naming `words`, by the config schema (Hydra) or by the job, before
+    anything is written."""
     out = tmp_path / "job"
-    refused(lambda: run_job(config(*FAST, *overrides), out, list(overrides)), *words)
+    try:
+        cfg = config(*FAST, *overrides)
+    except Exception as exc:  # the typed schema refuses at composition: the command line's one line
+        text = error_line(exc, list(overrides))
+        assert text.splitlines() == [text] and all(w in text for w in words), text
+    else:
+        refused(lambda: run_job(cfg, out, list(overrides)), *words)
     assert not out.exists()
 
 

@@ -111,7 +111,7 @@ def test_a_sweep_with_hostile_names_gets_its_csv_and_report(tmp_path):
 
 # -- 20, 27: checkpoints ----------------------------------------------------------------------------
 def iorlo_checkpoint(folder: Path, n: int = 10) -> tuple[Path, dict]:
-    cfg = iorlo.Config(actor_hidden=8, critic_hidden=8, progress=False)
+    cfg = iorlo.IorloConfig(actor_hidden=8, critic_hidden=8, progress=False)
     actor, critic = iorlo.build_nets(n, cfg, torch.Generator().manual_seed(0))
     meta = {"best_seen_cost": 1.0, "best_seen": [0] * n, "train_s": 0.1, "episodes": 1, "learn_steps": 1,
             "final_sigma": 0.1, "seed": 0, "training_curve": [0.0]}
@@ -121,7 +121,7 @@ def iorlo_checkpoint(folder: Path, n: int = 10) -> tuple[Path, dict]:
 
 
 def _nets(n: int = 10) -> dict:
-    cfg = iorlo.Config(actor_hidden=8, critic_hidden=8)
+    cfg = iorlo.IorloConfig(actor_hidden=8, critic_hidden=8)
     actor, critic = iorlo.build_nets(n, cfg, torch.Generator().manual_seed(1))
     return {"actor": actor, "critic": critic}
 

@@ -20,7 +20,7 @@ from solver_helpers import all_assignments, chain_problem
 
 from benchmark.runner import TimingConfig, run
 from problems import Problem
-from solvers import Solution, Solver, Unsupported, available, make_solver
+from solvers import Solution, Solver, Unsupported, builtin, make_solver
 from solvers import registry as solver_registry
 from solvers.dp import optimum
 
@@ -112,7 +112,7 @@ def check_row(problem: Problem, solver: str, row: dict) -> None:
         assert info["best_seen_cost"] == pytest.approx(problem.score(info["best_seen"])["cost"], rel=1e-9)
 
 
-@pytest.mark.parametrize("solver", available())
+@pytest.mark.parametrize("solver", builtin())
 def test_every_solver_through_the_runner(solver):
     params = SHORT.get(solver, {})
     for problem in PROBLEMS:
@@ -120,7 +120,7 @@ def test_every_solver_through_the_runner(solver):
 
 
 @settings(max_examples=300, deadline=None)
-@given(solver=st.sampled_from(available()), seed=st.integers(0, 2**31 - 1), n=st.integers(1, 7),
+@given(solver=st.sampled_from(builtin()), seed=st.integers(0, 2**31 - 1), n=st.integers(1, 7),
        kind=st.sampled_from([None, "mec", "d2d"]), exits=st.sampled_from([None, True]), run_seed=st.integers(0, 99))
 def test_any_solver_on_random_instances(solver, seed, n, kind, exits, run_seed):
     problem = random_problem(seed, n, kind=kind, exits=exits)
