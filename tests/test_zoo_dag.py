@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -11,6 +14,7 @@ from dag_helpers import assert_valid_dag, export, kb, shape_of
 
 from problems.build import build_problem
 from problems.dag_profile import dag_profile
+from problems.instance import load_instance
 from problems.models import DAG_MODELS, ModelConfig, _dag_module, profile_from_config
 from problems.onnx_profile import read_onnx
 
@@ -122,3 +126,22 @@ def test_onnx_export_of_the_larger_zoo_models_has_the_fx_profile(tmp_path, name)
     for granularity in ("layer", "stage"):
         fx = profile_from_config(ModelConfig(name=name, input_shape=shape, granularity=granularity))
         assert shape_of(dag_profile(ops, granularity, name=name)) == shape_of(fx)
+
+
+# -- end to end ------------------------------------------------------------------------------------
+@pytest.mark.slow
+def test_benchmark_cli_runs_a_zoo_dag_and_writes_its_instance(tmp_path):
+    out = tmp_path / "run"
+    args = ["model=resnet18", "model.granularity=stage", "solver=genetic", f"hydra.run.dir={out}"]
+    proc = subprocess.run([sys.executable, "-m", "benchmark", *args], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert "resnet18_torch_stage-mec-5g_avg" in proc.stdout
+    row = json.loads((out / "result.json").read_text())
+    assert row["status"] == "ok" and row["n_blocks"] == 20
+    doc = json.loads((out / "instance.json").read_text())
+    assert doc["format"] == "partition-instance/2" and doc["blocks"][2]["inputs"] == [1, 0]
+    problem = load_instance(out / "instance.json")
+    assert problem.profile.is_dag and problem.score(row["assignment"])["cost"] == pytest.approx(row["cost"])
+    built = build_problem({"name": "resnet18", "granularity": "stage"}, {}, {})
+    assert problem.score(row["assignment"])["cost"] == pytest.approx(built.score(row["assignment"])["cost"])
