@@ -13,6 +13,7 @@ from torch import nn
 from problems.__main__ import main
 from problems.dag_profile import dag_profile, trace_ops
 from problems.errors import FieldError
+from problems.instance import load_instance
 from problems.layers import predict
 from problems.models import ModelConfig, _dag_ops, clear_cache, profile_from_config
 from problems.onnx_profile import read_onnx
@@ -256,6 +257,16 @@ def test_show_draws_each_block_with_its_inputs(capsys):
     assert rows["0"][1:3] == ["conv1..maxpool", "input"]
     assert rows["2"][1:4] == ["layer1.0.add..layer1.0.relu2", "1,", "0"]
     assert rows["19"][2:4] == ["18,", "17"]
+
+
+def test_show_writes_a_dag_instance(tmp_path, capsys):
+    out = tmp_path / "g.json"
+    args = ["show", "model=googlenet", "model.granularity=stage", "model.input_shape=[3,64,64]", f"out={out}"]
+    assert main(args) == 0
+    problem = load_instance(out)
+    built = profile_from_config(ModelConfig(name="googlenet", granularity="stage", input_shape=(3, 64, 64)))
+    assert [b.inputs for b in problem.profile.blocks] == [b.inputs for b in built.blocks]
+    assert "46 blocks, 72 edges (DAG)" in capsys.readouterr().out
 
 
 def test_show_of_a_chain_has_no_inputs_column(capsys):
