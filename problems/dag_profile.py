@@ -1,10 +1,11 @@
 """DAG profiles (spec section 12) from real torch modules: a torch.fx trace plus one forward pass.
 
-`trace_ops` traces a module with `torch.fx` and runs it once on a seeded float32
-sample (batch 1) with `ShapeProp`, so every operation has the real size of its output.
-The result is an `OpGraph`: one op per leaf module call or tensor function call, each
-with the ops it reads. `dag_profile` turns it into a `Profile` whose blocks carry
-explicit `inputs` (a DAG instance, also where the graph happens to be a chain):
+`trace_profile(module, input_shape, granularity=...)` does it all in two steps.
+`trace_ops` traces a module with `torch.fx` and runs it once on a seeded float32 sample
+(batch 1) with `ShapeProp`, so every operation has the real size of its output. The
+result is an `OpGraph`: one op per leaf module call or tensor function call, each with
+the ops it reads. `dag_profile` turns it into a `Profile` whose blocks carry explicit
+`inputs` (a DAG instance, also where the graph happens to be a chain):
 
 - `granularity="layer"`: every op is a block;
 - `granularity="stage"`: straight-line runs are merged (an op with one reader that
@@ -96,7 +97,7 @@ class OpGraphBuilder:
         (default: the sum over `reads`).
         """
         inputs = tuple(dict.fromkeys(reads))
-        if kind is None and len(inputs) == 1 and math.isclose(out_kb, self.size(inputs[0]), rel_tol=1e-12):
+        if kind is None and len(inputs) == 1 and out_kb == self.size(inputs[0]):
             return inputs[0]
         layer = None
         if kind is not None:
@@ -243,10 +244,10 @@ def trace_ops(model, input_shape: Sequence[int], *, layer_types: Mapping | None 
     from torch import fx
     from torch.fx.passes.shape_prop import ShapeProp
 
-    from problems.torch_profile import _check_mapping, layer_type, torch_threads
+    from problems.torch_profile import check_mapping, layer_type, torch_threads
 
     if layer_types:
-        _check_mapping(layer_types)
+        check_mapping(layer_types)
     try:
         gm = fx.symbolic_trace(model)
     except Exception as exc:  # fx raises many kinds (TraceError, TypeError, ...) for untraceable code
@@ -295,3 +296,11 @@ def trace_ops(model, input_shape: Sequence[int], *, layer_types: Mapping | None 
             name = f"{next(reversed(stack.values()))[0]}.{node.name}" if stack else node.name
         ref[node] = builder.add(name, reads, out_kb, kind)
     return builder.finish(result, shape, field)
+
+
+def trace_profile(model, input_shape: Sequence[int], *, granularity: str = "layer", name: str = "model",
+                  layer_types: Mapping | None = None, num_classes: int | None = None) -> Profile:
+    """The DAG profile of a torch module in one call: `trace_ops`, then `dag_profile`."""
+    ops = trace_ops(model, input_shape, layer_types=layer_types)
+    meta = {"source": "torch", "input_shape": list(input_shape)}
+    return dag_profile(ops, granularity, name=name, num_classes=num_classes, meta=meta, field="granularity")

@@ -11,7 +11,7 @@ from dag_helpers import assert_valid_dag, export, kb, shape_of
 from torch import nn
 
 from problems.__main__ import main
-from problems.dag_profile import dag_profile, trace_ops
+from problems.dag_profile import dag_profile, trace_ops, trace_profile
 from problems.errors import FieldError
 from problems.instance import load_instance
 from problems.layers import predict
@@ -82,7 +82,10 @@ def test_stage_granularity_cuts_only_at_branches_and_joins(toy_ops):
 
 def test_stage_of_a_chain_is_one_block():
     seq = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 4 * 4, 2))
-    p = dag_profile(trace_ops(seq, (3, 6, 6)), "stage", name="chain")
+    p = trace_profile(seq, (3, 6, 6), granularity="stage", name="chain")
+    assert p.name == "chain" and p.meta == {"source": "torch", "input_shape": [3, 6, 6], "granularity": "stage"}
+    with pytest.raises(FieldError, match=r"^granularity: choose one of"):
+        trace_profile(seq, (3, 6, 6), granularity="block")
     assert len(p.blocks) == 1 and p.blocks[0].inputs == () and [x.type for x in p.blocks[0].layers] == [
         "conv", "relu", "fc"]
 
