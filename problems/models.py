@@ -26,6 +26,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from problems.dag_profile import GRANULARITIES  # imports torch only when tracing
 from problems.errors import FieldError
 from problems.paper import PAPER_MODELS, paper_profile
 from problems.profile import Profile
@@ -40,7 +41,6 @@ DAG_MODELS = ("resnet18", "resnet50", "googlenet", "densenet121", "mobilenet_v2"
 MODEL_NAMES = (*PAPER_MODELS, *FAMILIES, *DAG_MODELS)
 TORCH_ONLY = (*FAMILIES, *DAG_MODELS)
 SOURCES = ("paper", "torch", "onnx")
-GRANULARITIES = ("layer", "stage")  # as problems.dag_profile.GRANULARITIES, kept free of torch
 IMAGENET = ((3, 224, 224), 1000)
 CIFAR = ((3, 32, 32), 10)
 #: model -> (default input shape, default classes)
@@ -261,6 +261,5 @@ def profile_from_config(cfg: ModelConfig) -> Profile:
     if cfg.resolved_source == "paper":
         return paper_profile(cfg.name)
     if cfg.resolved_source == "onnx":
-        profile = onnx_profile(cfg)
-        return dataclasses.replace(profile, meta=dict(profile.meta))
+        return onnx_profile(cfg)  # a new profile on every call: its meta is the caller's
     return torch_profile(cfg)

@@ -139,6 +139,14 @@ def test_unknown_function_names_the_node_and_can_be_mapped():
         trace_ops(Sigmoid(), (4,), layer_types={"sigmoid": "softmax"})
 
 
+def test_unknown_module_class_names_its_path_as_the_chain_profiler_does():
+    net = nn.Sequential(nn.Conv2d(3, 3, 1), nn.Sequential(nn.Sigmoid()))
+    with pytest.raises(FieldError, match=r"^1\.0: layer class Sigmoid has no Table 1 type"):
+        trace_ops(net, (3, 4, 4))
+    ops = trace_ops(net, (3, 4, 4), layer_types={nn.Sigmoid: "relu"})
+    assert [op.layer.type for op in ops.ops] == ["conv", "relu"]
+
+
 class Branchy(nn.Module):
     def forward(self, x):
         return x.relu() if x.sum() > 0 else x
