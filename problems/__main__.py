@@ -90,7 +90,15 @@ def _name(name: str) -> str:
 
 
 def _inputs(profile: Profile, v: int) -> str:
-    return ", ".join(map(str, profile.inputs_of(v))) or "input"
+    """`1, 0` or, for runs of three or more consecutive blocks (DenseNet's concatenations), `0-6`."""
+    runs: list[list[int]] = []
+    for u in profile.inputs_of(v):
+        if runs and u == runs[-1][-1] + 1:
+            runs[-1].append(u)
+        else:
+            runs.append([u])
+    parts = [f"{r[0]}-{r[-1]}" if len(r) > 2 else ", ".join(map(str, r)) for r in runs]
+    return ", ".join(parts) or "input"
 
 
 def block_table(problem: Problem) -> str:

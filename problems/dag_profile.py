@@ -145,6 +145,18 @@ def _merge_stages(graph: OpGraph) -> list[list[int]]:
     return groups
 
 
+def _span(first: str, last: str) -> str:
+    """A merged block's name: `layer1.0.conv1..bn2` (the last op without the scope they share,
+    unless what is left starts with an index: `features.0..features.3`)."""
+    a, b = first.split("."), last.split(".")
+    shared = 0
+    while shared < min(len(a), len(b)) - 1 and a[shared] == b[shared]:
+        shared += 1
+    if b[shared].isdigit():
+        shared = 0
+    return f"{first}..{'.'.join(b[shared:])}"
+
+
 def dag_profile(graph: OpGraph, granularity: str, *, name: str, num_classes: int | None = None,
                 meta: Mapping | None = None, field: str = "model.granularity") -> Profile:
     """The DAG profile of `graph` at `granularity` ("layer" or "stage")."""
@@ -159,7 +171,7 @@ def dag_profile(graph: OpGraph, granularity: str, *, name: str, num_classes: int
         in_kb = graph.raw_kb if not inputs else sum(blocks[u].out_kb for u in inputs)
         layers = tuple(graph.ops[v].layer for v in members if graph.ops[v].layer is not None)
         cost = None if layers else 0.0
-        label = head.name if len(members) == 1 else f"{head.name}..{tail.name}"
+        label = head.name if len(members) == 1 else _span(head.name, tail.name)
         blocks.append(Block(label, in_kb, tail.out_kb, layers, latency_ms=cost, energy_j=cost, inputs=inputs))
     if num_classes is None and len(graph.output_shape) == 2:
         num_classes = int(graph.output_shape[1])

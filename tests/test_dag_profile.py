@@ -266,8 +266,17 @@ def test_show_draws_each_block_with_its_inputs(capsys):
     assert lines[1].split()[:4] == ["#", "block", "inputs", "layers"]
     rows = {line.split()[0]: line.split() for line in lines[3:-2]}
     assert rows["0"][1:3] == ["conv1..maxpool", "input"]
-    assert rows["2"][1:4] == ["layer1.0.add..layer1.0.relu2", "1,", "0"]
+    assert rows["1"][1:3] == ["layer1.0.conv1..bn2", "0"]
+    assert rows["2"][1:4] == ["layer1.0.add..relu2", "1,", "0"]
     assert rows["19"][2:4] == ["18,", "17"]
+
+
+def test_show_writes_runs_of_inputs_as_ranges(capsys):
+    assert main(["show", "model=densenet121", "model.granularity=stage", "model.input_shape=[3,32,32]"]) == 0
+    rows = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()[3:-2]}
+    assert "  0, 1  " in rows["2"] and "  0-2  " in rows["3"] and "  0-6  " in rows["7"]
+    assert rows["1"].split()[1] == "features.4.layers.0.norm1..conv2"
+    assert rows["0"].split()[1] == "features.0..features.3"
 
 
 def test_show_writes_a_dag_instance(tmp_path, capsys):
