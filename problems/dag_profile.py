@@ -88,21 +88,16 @@ class OpGraphBuilder:
     def size(self, ref: int) -> float:
         return self.raw_kb if ref == RAW else self.ops[ref].out_kb
 
-    def add(self, name: str, reads: Sequence[int], out_kb: float, kind: str | None,
-            layer_in_kb: float | None = None) -> int:
+    def add(self, name: str, reads: Sequence[int], out_kb: float, kind: str | None) -> int:
         """A new op (or, for a folded op, its input) as a reference for later reads.
 
         `reads`: every tensor argument's reference, repeats included (an `x + x` reads
-        x twice); `kind`: Table 1 type or None; `layer_in_kb`: the layer's input size
-        (default: the sum over `reads`).
+        x twice: its layer's input size is the sum over `reads`); `kind`: Table 1 type or None.
         """
         inputs = tuple(dict.fromkeys(reads))
         if kind is None and len(inputs) == 1 and out_kb == self.size(inputs[0]):
             return inputs[0]
-        layer = None
-        if kind is not None:
-            in_kb = sum(self.size(r) for r in reads) if layer_in_kb is None else layer_in_kb
-            layer = Layer(kind, in_kb, out_kb)
+        layer = None if kind is None else Layer(kind, sum(self.size(r) for r in reads), out_kb)
         self.ops.append(Op(name, inputs, out_kb, layer))
         return len(self.ops) - 1
 
