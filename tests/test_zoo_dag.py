@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
 from collections import Counter
-from pathlib import Path
 
 import pytest
-import yaml
+from config_compose import composer
 from dag_helpers import assert_valid_dag, export, kb, shape_of
 
 from problems.build import build_problem
@@ -17,8 +17,6 @@ from problems.dag_profile import dag_profile
 from problems.instance import load_instance
 from problems.models import DAG_MODELS, ModelConfig, _dag_module, profile_from_config
 from problems.onnx_profile import read_onnx
-
-CONF_MODELS = Path(__file__).resolve().parents[1] / "conf" / "model"
 
 #: the published parameter counts (torchvision's reference implementations)
 PARAMETERS = {"resnet18": 11_689_512, "resnet50": 25_557_032, "googlenet": 6_624_904, "densenet121": 7_978_856,
@@ -86,11 +84,14 @@ def test_known_sizes(zoo):
     assert max(len(b.inputs) for b in dense) == 1 + 24  # a cat of the 3rd block's input and its 24 layers
 
 
-def test_model_yamls_select_the_dag_models():
-    for name in DAG_MODELS:
-        data = yaml.safe_load((CONF_MODELS / f"{name}.yaml").read_text())
-        assert data["name"] == name and data["granularity"] == "layer"
-    problem = build_problem({"name": "googlenet", "granularity": "stage", "input_shape": [3, 64, 64]}, {}, {})
+def test_model_groups_select_the_dag_models():
+    with composer() as compose:
+        for name in DAG_MODELS:
+            assert compose([f"model={name}"])["model"] == {**dataclasses.asdict(ModelConfig()), "name": name}
+        cfg = compose(["model=googlenet", "model.granularity=stage", "model.input_shape=[3,64,64]"])["model"]
+        onnx = compose(["model.source=onnx", "model.path=net.onnx"])["model"]
+    assert onnx["source"] == "onnx" and onnx["path"] == "net.onnx"
+    problem = build_problem(cfg, {}, {})
     assert problem.profile.is_dag and problem.name.startswith("googlenet_torch_3x64x64_stage")
 
 
