@@ -88,9 +88,11 @@ def describe(problem: Problem, row: Mapping) -> str:
     if len(runs) > MAX_RUNS_SHOWN:
         shown += f" ... ({len(runs)} runs in all)"
     lines.append("  assignment: " + shown)
+    optimum = "-" if row["optimal_cost"] is None else f"{row['optimal_cost']:.3f}"  # no reference (yet) for a DAG
+    gap = "-" if row["gap"] is None else f"{100 * row['gap']:.3f}%"
     lines.append(
         f"  T={row['latency_ms']:.3f} ms  E={row['energy_j']:.4f} J  D={row['deploy']:.3f}  "
-        f"cost={row['cost']:.3f}  optimum={row['optimal_cost']:.3f}  gap={100 * row['gap']:.3f}%"
+        f"cost={row['cost']:.3f}  optimum={optimum}  gap={gap}"
     )
     lines.append(f"  decision={row['decision_ms']:.4f} ms (median of {row['decision_repeats']})  "
                  f"prepare={row['prepare_s']:.3f} s")

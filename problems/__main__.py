@@ -1,7 +1,9 @@
 """`python -m problems show [group=name] [group.key=value ...] [out=PATH | --write PATH]`.
 
 Prints a problem's blocks (layers, in/out KB, reference latency, device energy, exit
-probability) and optionally writes its `partition-instance/1` file. The groups are
+probability) and optionally writes its instance file. A DAG (spec section 12) also
+shows each block's number and the blocks it reads (`input`: the raw input), so that
+branches and joins can be followed down the table. The groups are
 `model`, `scenario` and `network`, as in the benchmark's configuration: `model=vgg16`
 starts from `conf/model/vgg16.yaml` (when the repository's `conf/` is there), dotted
 keys override single fields. Bad input is one line on stderr and exit status 2.
@@ -24,6 +26,7 @@ from problems.build import build_problem
 from problems.errors import FieldError, ProblemError
 from problems.instance import save_instance
 from problems.problem import Problem
+from problems.profile import Profile
 
 GROUPS = ("model", "scenario", "network")
 CONF = Path(__file__).resolve().parents[1] / "conf"
@@ -79,24 +82,54 @@ def _layers(types: Sequence[str]) -> str:
     return " ".join(t if counts[t] == 1 else f"{t}*{counts[t]}" for t in counts) or "-"
 
 
+NAME_WIDTH = 48  # longer block names (merged stages, ONNX scopes) keep their informative end
+
+
+def _name(name: str) -> str:
+    return name if len(name) <= NAME_WIDTH else "..." + name[-(NAME_WIDTH - 3):]
+
+
+def _inputs(profile: Profile, v: int) -> str:
+    """`1, 0` or, for runs of three or more consecutive blocks (DenseNet's concatenations), `0-6`."""
+    runs: list[list[int]] = []
+    for u in profile.inputs_of(v):
+        if runs and u == runs[-1][-1] + 1:
+            runs[-1].append(u)
+        else:
+            runs.append([u])
+    parts = [f"{r[0]}-{r[-1]}" if len(r) > 2 else ", ".join(map(str, r)) for r in runs]
+    return ", ".join(parts) or "input"
+
+
 def block_table(problem: Problem) -> str:
-    """One row per block: layers, in/out KB, reference latency (ms), device energy (J), exit prob."""
+    """One row per block: layers, in/out KB, reference latency (ms), device energy (J), exit prob.
+
+    A DAG's rows start with the block's number and the numbers of the blocks it reads.
+    """
     profile = problem.profile
+    dag = profile.is_dag
     lat, eng = profile.reference_costs()
-    rows = [("block", "layers", "in KB", "out KB", "latency ms", "energy J", "exit")]
+    left = ("#", "block", "inputs") if dag else ("block",)
+    rows = [(*left, "layers", "in KB", "out KB", "latency ms", "energy J", "exit")]
     for i, b in enumerate(profile.blocks):
         exit_ = "-" if b.exit_prob is None else f"{b.exit_prob:.3f}"
-        rows.append((b.name, _layers([x.type for x in b.layers]), f"{b.in_kb:.3f}", f"{b.out_kb:.3f}",
+        names = (str(i), _name(b.name), _inputs(profile, i)) if dag else (b.name,)
+        rows.append((*names, _layers([x.type for x in b.layers]), f"{b.in_kb:.3f}", f"{b.out_kb:.3f}",
                      f"{lat[i]:.3f}", f"{eng[i]:.4f}", exit_))
-    rows.append(("total", "", "", "", f"{lat.sum():.3f}", f"{eng.sum():.4f}", ""))
+    rows.append(("total", *[""] * (len(left) - 1), "", "", "", f"{lat.sum():.3f}", f"{eng.sum():.4f}", ""))
     widths = [max(len(r[j]) for r in rows) for j in range(len(rows[0]))]
+    text = len(left) + 1  # left-aligned columns: the names, inputs and layers
     lines = [
-        "  ".join(c.ljust(w) if j < 2 else c.rjust(w) for j, (c, w) in enumerate(zip(r, widths, strict=True)))
+        "  ".join(c.ljust(w) if j < text else c.rjust(w) for j, (c, w) in enumerate(zip(r, widths, strict=True)))
         for r in rows
     ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     lines.insert(-1, lines[1])
-    head = f"{problem.name}: {profile.n_blocks} blocks, {problem.scenario.kind} scenario"
+    shape = f"{profile.n_blocks} blocks"
+    if dag:
+        edges = sum(len(profile.inputs_of(v)) for v in range(profile.n_blocks))
+        shape += f", {edges} edges (DAG)"
+    head = f"{problem.name}: {shape}, {problem.scenario.kind} scenario"
     return head + "\n" + "\n".join(line.rstrip() for line in lines)
 
 

@@ -81,7 +81,8 @@ def torch_threads(n: int | None) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-def _check_mapping(layer_types: LayerTypes) -> None:
+def check_mapping(layer_types: LayerTypes) -> None:
+    """Every `layer_types` value is a Table 1 type or None; a bad one names its key."""
     for key, kind in layer_types.items():
         if kind is not None and kind not in LAYER_TYPES:
             label = key if isinstance(key, str) else key.__name__
@@ -172,7 +173,7 @@ def profile_module(
     is torch's intra-op thread count while profiling (None: leave it as it is).
     """
     if layer_types:
-        _check_mapping(layer_types)
+        check_mapping(layer_types)
     if blocks is None:
         if model is None:
             raise FieldError("model", "pass a model or blocks", None)

@@ -112,7 +112,7 @@ def test_depth_refused_for_fixed_models_and_paper_source_for_families():
     with pytest.raises(FieldError, match=r"model\.source"):
         build_problem({"name": "synthetic", "source": "paper"}, {}, {})
     with pytest.raises(FieldError, match=r"model\.name"):
-        build_problem({"name": "resnet18"}, {}, {})
+        build_problem({"name": "vgg19"}, {}, {})
 
 
 def test_dp_on_a_synthetic_chain_matches_evaluate():
