@@ -18,7 +18,8 @@ import numpy as np
 
 from problems import Problem
 from problems.errors import FieldError
-from solvers._chain_mip import Limit, component_tables, limit_violations, solve_chain
+from solvers._chain_mip import Limit, component_tables, limit_violations
+from solvers._dag_mip import solve_partition
 from solvers.base import Solution, Solver, Unsupported
 from solvers.registry import register
 
@@ -74,7 +75,7 @@ class Ilp(Solver):
     def solve(self, problem: Problem, rng: np.random.Generator) -> Solution:
         cfg = self.config
         limits = limits_of(problem, cfg.max_latency_ms, cfg.max_energy_j)
-        result = solve_chain(problem.cost_tables, range(problem.n_tiers), limits, cfg.backend, cfg.time_limit_s)
+        result = solve_partition(problem.cost_tables, range(problem.n_tiers), limits, cfg.backend, cfg.time_limit_s)
         score = checked(problem, result, limits, cfg.backend, cfg.time_limit_s)
         info = dict(result.info)
         info["value"] = score["cost"]
