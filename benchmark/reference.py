@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from problems import Problem
-from problems.errors import FieldError
+from problems.schema import bounded
 
 KINDS = ("optimal", "bound", "none")
 #: the backend of the DAG reference (docs/bench-dag.md: the fastest on the zoo DAGs)
@@ -32,11 +32,7 @@ CACHE_SIZE = 64
 
 @dataclass
 class ReferenceConfig:
-    time_limit_s: float = 60.0  # the exact solver behind a row's gap stops here; its bound is the reference then
-
-    def validate(self, prefix: str) -> None:
-        if isinstance(self.time_limit_s, bool) or not 0 < self.time_limit_s < float("inf"):
-            raise FieldError(f"{prefix}.time_limit_s", "must be a positive number of seconds", self.time_limit_s)
+    time_limit_s: float = bounded(60.0, gt=0)  # the exact solver stops here; its bound is the reference then
 
 
 DEFAULT_TIME_LIMIT_S = ReferenceConfig().time_limit_s

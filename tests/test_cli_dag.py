@@ -46,5 +46,5 @@ def test_a_bad_reference_time_limit_is_one_line(tmp_path):
     out = tmp_path / "run"
     proc = cli(f"instance={path}", "solver=ilp", "reference.time_limit_s=0", f"hydra.run.dir={out}", cwd=tmp_path)
     assert proc.returncode == 2
-    assert proc.stderr.strip() == "error: reference.time_limit_s: must be a positive number of seconds (got 0.0)"
+    assert proc.stderr.strip() == "error: reference.time_limit_s: must be > 0 (got 0.0)"
     assert not (out / "result.json").exists()
