@@ -80,6 +80,12 @@ def problem_class(problem: Problem) -> str:
     return "dag" if getattr(problem, "is_dag", False) else getattr(problem, "problem_class", "chain")
 
 
+def edge_count(problem: Problem) -> int:
+    """Data-flow edges u -> v of the instance (a chain: n - 1)."""
+    dag = getattr(getattr(problem, "chain", None), "dag", None)
+    return len(dag.producers) if dag is not None else max(problem.n_blocks - 1, 0)
+
+
 #: problem class -> its reference solver
 REFERENCES: dict[str, Callable[[Problem, float], Reference]] = {"chain": _chain, "dag": _dag}
 _CACHE: dict[tuple[str, str, float], Reference] = {}

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmark.reference import DEFAULT_TIME_LIMIT_S
+from benchmark.reference import DEFAULT_TIME_LIMIT_S, edge_count, problem_class
 from benchmark.reference import reference as find_reference
 from benchmark.results import STATUSES
 from problems import Problem, ProblemError
@@ -176,6 +176,7 @@ def base_row(problem: Problem, solver_name: str, seed: int,
         "prepare_s": None,
         "info": {},
     }
+    row["problem_class"], row["n_edges"] = problem_class(problem), edge_count(problem)
     ref = find_reference(problem, reference_time_limit_s)
     row["reference_cost"], row["reference_kind"] = ref.cost, ref.kind
     row["optimal_cost"] = ref.cost if ref.kind == "optimal" else None
