@@ -48,7 +48,7 @@ def compose():
 
 def test_every_solver_has_a_file_and_composes_to_its_config_defaults(compose):
     names = available()
-    assert len(names) == 14
+    assert len(names) == 15
     assert {p.stem for p in (CONF / "solver").glob("*.yaml")} == set(names)
     for name in names:
         solver = compose([f"solver={name}"])["solver"]
