@@ -7,6 +7,10 @@ with them the problem is a resource-constrained shortest path, which the MIP sol
 exactly. Early exits are linearized with reach variables (see `solvers._chain_mip`);
 they need the scip or cbc backend. Backends: cbc (the default: the fastest on these
 chain programs), scip, cp-sat (integer-scaled objective, one worker).
+
+On a DAG (spec section 12) the program is `solvers._dag_mip`'s: a block's output is paid
+once per destination tier, exact with any number of tiers and with every backend (where
+`dp` does not apply). `info` records the backend's `status` and its proven `bound`.
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ edge with `remote: edge`; the collaborator in D2D), minimizing the device's expe
 energy subject to the expected latency staying within `latency_budget_ms`. The default
 budget is the device-only latency: offloading must never be slower than running
 locally. Transfers, radio energy and early exits count exactly as the problem counts
-them, through the same chain program as `ilp` restricted to the two tiers.
+them, through the same program as `ilp` restricted to the two tiers (on a DAG, the DAG
+program of `solvers._dag_mip`: a fan-out is paid once per destination tier).
 """
 
 from __future__ import annotations
