@@ -62,7 +62,7 @@ def heuristic_gaps(rows: pd.DataFrame) -> pd.DataFrame:
                     "median_gap_pct": ok["gap_pct"].median() if len(ok) else np.nan,
                     "max_gap_pct": ok["gap_pct"].max() if len(ok) else np.nan,
                     "optimal": int(ok["optimal"].sum()),
-                    "bound_refs": int((ok.get("reference_kind") == "bound").sum()) if len(ok) else 0,
+                    "bound_refs": int((ok["reference_kind"] == "bound").sum()) if "reference_kind" in ok else 0,
                     "decision_ms": ok["decision_ms"].median() if len(ok) else np.nan})
     return pd.DataFrame(out)
 
