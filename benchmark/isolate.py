@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
+from benchmark.reference import DEFAULT_TIME_LIMIT_S
 from problems import Problem
 from problems.errors import FieldError
 from solvers import make_solver
@@ -55,7 +56,8 @@ def check_timeout(value: object) -> float | None:
 
 
 def _child(conn: Connection, problem: Problem, solver_name: str, params: dict, seed: int, timing: Any,
-           plugins: tuple[str, ...], memory: bool = False) -> None:
+           plugins: tuple[str, ...], memory: bool = False,
+           reference_time_limit_s: float = DEFAULT_TIME_LIMIT_S) -> None:
     """Child side: own process group, plugins, the ordinary runner; the row goes back on `conn`."""
     with contextlib.suppress(OSError):
         os.setpgid(0, 0)
@@ -65,7 +67,8 @@ def _child(conn: Connection, problem: Problem, solver_name: str, params: dict, s
 
         load_plugins(list(plugins))
         row = run(problem, solver_name, params, seed, timing,
-                  on_phase=lambda name, seconds: conn.send(("phase", (name, seconds))), memory=memory)
+                  on_phase=lambda name, seconds: conn.send(("phase", (name, seconds))), memory=memory,
+                  reference_time_limit_s=reference_time_limit_s)
         conn.send(("row", row))
     except BaseException as exc:  # whatever the runner did not turn into a row
         conn.send(("crash", (f"{type(exc).__name__}: {exc}", traceback.format_exc(limit=8))))
@@ -88,10 +91,10 @@ def _stop(proc: mp.process.BaseProcess) -> None:
 
 
 def _timeout_row(problem: Problem, solver_name: str, seed: int, timeout_s: float, phase: str,
-                 prepare_s: float | None) -> dict[str, Any]:
+                 prepare_s: float | None, reference_time_limit_s: float = DEFAULT_TIME_LIMIT_S) -> dict[str, Any]:
     from benchmark.runner import base_row
 
-    row = base_row(problem, solver_name, seed)
+    row = base_row(problem, solver_name, seed, reference_time_limit_s)
     row["status"] = "timeout"
     row["error"] = f"stopped after solver.timeout_s={timeout_s:g} s during {phase}"
     row["prepare_s"] = prepare_s
@@ -99,10 +102,11 @@ def _timeout_row(problem: Problem, solver_name: str, seed: int, timeout_s: float
     return row
 
 
-def _failed_row(problem: Problem, solver_name: str, seed: int, error: str, trace: str | None = None) -> dict[str, Any]:
+def _failed_row(problem: Problem, solver_name: str, seed: int, error: str, trace: str | None = None,
+                reference_time_limit_s: float = DEFAULT_TIME_LIMIT_S) -> dict[str, Any]:
     from benchmark.runner import base_row
 
-    row = base_row(problem, solver_name, seed)
+    row = base_row(problem, solver_name, seed, reference_time_limit_s)
     row["status"] = "failed"
     row["error"] = error
     row["info"] = {"traceback": trace} if trace else {}
@@ -177,20 +181,23 @@ def context(start_method: str) -> mp.context.BaseContext:
 
 def run_isolated(problem: Problem, solver_name: str, params: dict | None, seed: int, timing: Any,
                  timeout_s: float, plugins: Sequence[str] = (), start_method: str = "forkserver",
-                 memory: bool = False) -> dict[str, Any]:
+                 memory: bool = False, reference_time_limit_s: float = DEFAULT_TIME_LIMIT_S) -> dict[str, Any]:
     """`benchmark.runner.run` in a child process, stopped after `timeout_s` of prepare + first solve.
     `memory=True` with `start_method="spawn"` records the fresh process's peak RSS (`runner.run`)."""
     params = dict(params or {})
     make_solver(solver_name, params)  # a bad solver config is bad input: fail here, in the parent
     with child_signals():
-        return _supervise(problem, solver_name, params, seed, timing, timeout_s, plugins, start_method, memory)
+        return _supervise(problem, solver_name, params, seed, timing, timeout_s, plugins, start_method, memory,
+                          reference_time_limit_s)
 
 
 def _supervise(problem: Problem, solver_name: str, params: dict, seed: int, timing: Any, timeout_s: float,
-               plugins: Sequence[str], start_method: str, memory: bool) -> dict[str, Any]:
+               plugins: Sequence[str], start_method: str, memory: bool,
+               reference_time_limit_s: float = DEFAULT_TIME_LIMIT_S) -> dict[str, Any]:
     ctx = context(start_method)
     recv, send = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(send, problem, solver_name, params, seed, timing, tuple(plugins), memory),
+    proc = ctx.Process(target=_child, args=(send, problem, solver_name, params, seed, timing, tuple(plugins), memory,
+                                                     reference_time_limit_s),
                        name=f"partbench-{solver_name}")
     with standard_default(start_method):
         proc.start()
@@ -209,7 +216,7 @@ def _supervise(problem: Problem, solver_name: str, params: dict, seed: int, timi
                     if kind == "row":
                         return value
                     if kind == "crash":
-                        return _failed_row(problem, solver_name, seed, value[0], value[1])
+                        return _failed_row(problem, solver_name, seed, value[0], value[1], reference_time_limit_s)
                     name, seconds = value
                     if name == "prepare":
                         phase, deadline = "prepare", time.monotonic() + timeout_s
@@ -222,12 +229,14 @@ def _supervise(problem: Problem, solver_name: str, params: dict, seed: int, timi
             if proc.sentinel in ready:
                 proc.join(10)
                 return _failed_row(problem, solver_name, seed,
-                                   f"solver process exited with code {proc.exitcode} during {phase}")
+                                   f"solver process exited with code {proc.exitcode} during {phase}",
+                                   reference_time_limit_s=reference_time_limit_s)
             if not ready:
                 _stop(proc)
                 if phase == "start-up":
-                    return _failed_row(problem, solver_name, seed, f"solver process did not start in {STARTUP_S:g} s")
-                return _timeout_row(problem, solver_name, seed, timeout_s, phase, prepare_s)
+                    return _failed_row(problem, solver_name, seed, f"solver process did not start in {STARTUP_S:g} s",
+                                       reference_time_limit_s=reference_time_limit_s)
+                return _timeout_row(problem, solver_name, seed, timeout_s, phase, prepare_s, reference_time_limit_s)
     finally:
         recv.close()
         if proc.is_alive():

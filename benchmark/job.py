@@ -22,6 +22,7 @@ from benchmark.files import begin_job, commit_job
 from benchmark.isolate import IsolationConfig, check_timeout, run_isolated
 from benchmark.plugins import load_plugins
 from benchmark.provenance import VERSIONED, git_revision, machine, versions
+from benchmark.reference import ReferenceConfig
 from benchmark.resume import RUN_KEYS, finished, job_overrides
 from benchmark.runner import TimingConfig, jsonable, run
 from benchmark.schemas import RUNNER_KEYS
@@ -88,11 +89,12 @@ def describe(problem: Problem, row: Mapping) -> str:
     if len(runs) > MAX_RUNS_SHOWN:
         shown += f" ... ({len(runs)} runs in all)"
     lines.append("  assignment: " + shown)
-    optimum = "-" if row["optimal_cost"] is None else f"{row['optimal_cost']:.3f}"  # no reference (yet) for a DAG
-    gap = "-" if row["gap"] is None else f"{100 * row['gap']:.3f}%"
+    ref, kind = row.get("reference_cost"), row.get("reference_kind")
+    versus = (f"{'optimum' if kind == 'optimal' else 'bound'}={ref:.3f}  gap={100 * row['gap']:.3f}%"
+              if ref is not None and row.get("gap") is not None else "no reference")
     lines.append(
         f"  T={row['latency_ms']:.3f} ms  E={row['energy_j']:.4f} J  D={row['deploy']:.3f}  "
-        f"cost={row['cost']:.3f}  optimum={optimum}  gap={gap}"
+        f"cost={row['cost']:.3f}  {versus}"
     )
     lines.append(f"  decision={row['decision_ms']:.4f} ms (median of {row['decision_repeats']})  "
                  f"prepare={row['prepare_s']:.3f} s")
@@ -129,6 +131,7 @@ def run_job(cfg: Mapping, out_dir: Path, overrides: list[str] | None = None,
     seed = check_seed(cfg)
     timing = from_mapping(TimingConfig, cfg.get("timing"), "timing")
     isolation = from_mapping(IsolationConfig, cfg.get("isolation"), "isolation")
+    ref_limit = from_mapping(ReferenceConfig, cfg.get("reference"), "reference").time_limit_s
     plugins = load_plugins(cfg.get("plugins"))
     name, params = solver_params(cfg)
     timeout_s = check_timeout((cfg.get("solver") or {}).get("timeout_s"))
@@ -136,9 +139,10 @@ def run_job(cfg: Mapping, out_dir: Path, overrides: list[str] | None = None,
     problem = resolve_problem(cfg)
     begin_job(out_dir, record)
     if timeout_s is None:
-        row = run(problem, name, params, seed=seed, timing=timing)
+        row = run(problem, name, params, seed=seed, timing=timing, reference_time_limit_s=ref_limit)
     else:
-        row = run_isolated(problem, name, params, seed, timing, timeout_s, plugins, isolation.start_method)
+        row = run_isolated(problem, name, params, seed, timing, timeout_s, plugins, isolation.start_method,
+                           reference_time_limit_s=ref_limit)
     from_groups = not cfg.get("instance")
     row["model"] = (cfg.get("model") or {}).get("name") if from_groups else None
     row["network"] = (cfg.get("network") or {}).get("name") if from_groups else None

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmark.reference import DEFAULT_TIME_LIMIT_S, edge_count, problem_class
 from benchmark.reference import reference as find_reference
 from benchmark.results import STATUSES
 from problems import Problem, ProblemError
@@ -147,8 +148,10 @@ def rss_mb() -> float | None:
     return _status_mb("VmRSS")
 
 
-def base_row(problem: Problem, solver_name: str, seed: int) -> dict[str, Any]:
-    """The row of a job before its solver ran: status `ok`, no solution yet, the optimum known."""
+def base_row(problem: Problem, solver_name: str, seed: int,
+             reference_time_limit_s: float = DEFAULT_TIME_LIMIT_S) -> dict[str, Any]:
+    """The row of a job before its solver ran: status `ok`, no solution yet, the reference known
+    (its exact solver stopped after `reference_time_limit_s`)."""
     row: dict[str, Any] = {
         "solver": solver_name,
         "instance": problem.name,
@@ -173,7 +176,8 @@ def base_row(problem: Problem, solver_name: str, seed: int) -> dict[str, Any]:
         "prepare_s": None,
         "info": {},
     }
-    ref = find_reference(problem)
+    row["problem_class"], row["n_edges"] = problem_class(problem), edge_count(problem)
+    ref = find_reference(problem, reference_time_limit_s)
     row["reference_cost"], row["reference_kind"] = ref.cost, ref.kind
     row["optimal_cost"] = ref.cost if ref.kind == "optimal" else None
     return row
@@ -181,7 +185,7 @@ def base_row(problem: Problem, solver_name: str, seed: int) -> dict[str, Any]:
 
 def run(problem: Problem, solver_name: str, params: dict | None = None, seed: int = 0,
         timing: TimingConfig | None = None, *, on_phase: PhaseHook | None = None,
-        memory: bool = False) -> dict[str, Any]:
+        memory: bool = False, reference_time_limit_s: float = DEFAULT_TIME_LIMIT_S) -> dict[str, Any]:
     """One long-format result row. Configuration errors propagate (bad input);
     solver errors become status `failed`, refusals `unsupported`. `on_phase` lets a
     supervising process time prepare + first solve (see `benchmark.isolate`). `memory`
@@ -190,7 +194,7 @@ def run(problem: Problem, solver_name: str, params: dict | None = None, seed: in
     timing = timing or TimingConfig()
     on_phase = on_phase or _no_phase
     solver = make_solver(solver_name, params or {})
-    row = base_row(problem, solver_name, seed)
+    row = base_row(problem, solver_name, seed, reference_time_limit_s)
     if memory:
         row["memory_MB"] = {"start": peak_rss_mb(), "prepared": None, "peak": None}
         row["first_solve_ms"] = None

@@ -29,6 +29,7 @@ from typing import Any, Optional
 from omegaconf import MISSING
 
 from benchmark.isolate import IsolationConfig
+from benchmark.reference import ReferenceConfig
 from benchmark.runner import TimingConfig
 from problems.instance import MAX_INSTANCE_MB
 
@@ -57,6 +58,7 @@ class BaseConfig:
     instance: Optional[str] = None  # noqa: UP045 - a partition-instance file; replaces model/scenario/network
     instance_max_mb: float = MAX_INSTANCE_MB  # larger instance files are refused unread
     timing: TimingConfig = field(default_factory=TimingConfig)
+    reference: ReferenceConfig = field(default_factory=ReferenceConfig)  # the exact solver behind a DAG row's gap
     resume: bool = False  # with -m and an existing hydra.sweep.dir: skip jobs whose result.json has status ok
     plugins: list[str] = field(default_factory=list)  # modules imported before the solver is resolved
     isolation: IsolationConfig = field(default_factory=IsolationConfig)

@@ -120,7 +120,7 @@ class Problem:
         """Score a population of assignments [pop, n] (or one assignment [n])."""
         X = self.check(X)
         if self.is_dag:
-            comps = dag_sum(self._stack, X.astype(np.intp, copy=False)[None])[0]
+            comps = dag_sum(self._stack, X[None])[0]  # any integer dtype: no [pop, n] intp copy
         elif X.shape[0] >= GROUPED_MIN_POP:
             comps = self._evaluate_grouped(X)
         else:

@@ -15,6 +15,9 @@ import numpy as np
 
 from problems.tables import ChainTables, CostTables, DagTables
 
+#: assignments scored at once by the DAG sum (its [n, chunk] index arrays stay in cache)
+DAG_CHUNK = 4096
+
 
 @dataclass(frozen=True, eq=False)
 class Stack:
@@ -94,22 +97,28 @@ def chain_walk(st: Stack, X: np.ndarray, start: int = 0, prev: np.ndarray | None
 def dag_sum(st: Stack, X: np.ndarray) -> np.ndarray:
     """Component sums [B, C, m] of DAG assignments X [B, m, n] (spec section 12): compute,
     each producer's output sent once to every other tier that reads it, the raw input once
-    to every non-device tier that runs a raw-input block, and the final return."""
+    to every non-device tier that runs a raw-input block, and the final return.
+
+    Per block, its tier and the set of other tiers its output goes to, one table entry holds
+    its compute, those sends and (last block) the return; an assignment is then one lookup
+    per block plus one for the raw input, block-major in chunks of DAG_CHUNK assignments."""
     B, C, n, k = st.shape
-    out = np.zeros((B, C, X.shape[1]))
+    m = X.shape[1]
+    out = np.zeros((B, C, m))
+    w = 1 << k
+    base = np.arange(n)[:, None] * k  # [n, 1]
     for b in range(B):
         dag = st.dag[b]
-        x = X[b]  # [m, n]
-        masks, raw = dag.destination_masks(x)
         send_sets, raw_sets = dag.mask_tables  # [C, n, k, 2^k], [C, 2^k]
-        w = 1 << k
-        blocks = np.arange(n)[None, :]
-        for c in range(C):
-            comp = st.unary[b, c].reshape(-1).take(blocks * k + x).sum(axis=1)
-            comp += send_sets[c].reshape(-1).take((blocks * k + x) * w + masks).sum(axis=1)
-            comp += raw_sets[c].take(raw)
-            comp += st.final[b, c].take(x[:, -1])
-            out[b, c] = comp
+        table = st.unary[b][:, :, :, None] + send_sets
+        table[:, n - 1] += st.final[b][:, :, None]
+        flat = table.reshape(C, -1)
+        for lo in range(0, m, DAG_CHUNK):
+            xt = np.ascontiguousarray(X[b, lo : lo + DAG_CHUNK].T)  # [n, chunk]
+            masks, raw = dag.reader_masks(xt)
+            idx = (base + xt) * w + masks
+            for c in range(C):
+                out[b, c, lo : lo + DAG_CHUNK] = flat[c].take(idx).sum(axis=0) + raw_sets[c].take(raw)
     return out
 
 

@@ -51,19 +51,33 @@ class DagTables:
         return DagTables(self.producers, self.readers, self.raw_readers,
                          np.tensordot(w, self.send, axes=1)[None], (w @ self.raw)[None])
 
-    def destination_masks(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Bit masks [pop, n] of the other tiers each block's output goes to, and [pop] of the
-        non-device tiers the raw input goes to (spec section 12: once per destination tier)."""
-        pop, n = X.shape
-        bit = np.left_shift(1, X.astype(np.int64))  # [pop, n]
-        masks = np.zeros((pop, n), dtype=np.int64)
-        for u, v in zip(self.producers.tolist(), self.readers.tolist(), strict=True):
-            masks[:, u] |= bit[:, v]
+    @cached_property
+    def _by_producer(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Readers sorted by producer, each producer once, and where its readers start."""
+        order = np.argsort(self.producers, kind="stable")
+        prod = self.producers[order]
+        starts = np.flatnonzero(np.r_[True, prod[1:] != prod[:-1]]) if prod.size else np.zeros(0, dtype=np.intp)
+        return self.readers[order], prod[starts], starts
+
+    def reader_masks(self, Xt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Bit masks [n, m] of the other tiers each block's output goes to, and [m] of the
+        non-device tiers the raw input goes to (spec section 12: once per destination tier),
+        for m assignments given block-major, Xt [n, m]. One OR-reduction per producer."""
+        n, m = Xt.shape
+        dtype = np.uint8 if self.send.shape[2] <= 8 else np.int64
+        bit = np.left_shift(dtype(1), Xt.astype(dtype))  # [n, m]
+        masks = np.zeros((n, m), dtype=dtype)
+        readers, producers, starts = self._by_producer
+        if readers.size:
+            masks[producers] = np.bitwise_or.reduceat(bit[readers], starts, axis=0)
         masks &= ~bit
-        raw = np.zeros(pop, dtype=np.int64)
-        for v in self.raw_readers.tolist():
-            raw |= bit[:, v]
-        return masks, raw & ~1
+        raw = np.bitwise_or.reduce(bit[self.raw_readers], axis=0) if self.raw_readers.size else np.zeros(m, dtype)
+        return masks, raw & ~dtype(1)
+
+    def destination_masks(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """`reader_masks` for assignments X [pop, n]: masks [pop, n] and raw [pop]."""
+        masks, raw = self.reader_masks(np.ascontiguousarray(np.asarray(X).T))
+        return masks.T.astype(np.int64), raw.astype(np.int64)
 
     @cached_property
     def mask_tables(self) -> tuple[np.ndarray, np.ndarray]:

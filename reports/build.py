@@ -18,7 +18,7 @@ import pandas as pd
 import yaml
 
 from benchmark.files import write_text
-from reports import analysis, figures
+from reports import analysis, dag, figures
 from reports.collect import CSV_NAME, Collected, parse_json, read_sweep, write_csv
 from reports.paper import TABLE3_OURS, WHY_DIFFERENT
 from reports.render import render
@@ -119,6 +119,10 @@ def context(collected: Collected) -> dict[str, Any]:
         title = f"{method}: {found} training curve{'s' if found != 1 else ''}"
         title += f" (the first {shown} shown)" if found > shown else ""
         training_figs.append((title, figures.curves_plot(entry["curves"])))
+    dag_section = dag.section(df)
+    dag_figs = ([] if dag_section["exact_data"].empty else
+                [("exact solvers: decision time against blocks", figures.exact_times_plot(dag_section["exact_data"],
+                                                                                         colors))])
     first_config = parse_json(df["config"].dropna().iloc[0]) if df["config"].notna().any() else None
     stamps = sorted(str(t) for t in df["timestamp"].dropna())
     return {
@@ -140,6 +144,7 @@ def context(collected: Collected) -> dict[str, Any]:
         "depth_figs": depth_figs,
         "scale_figs": scale_figs,
         "training_figs": training_figs,
+        "dag": dag_section, "dag_figs": dag_figs,
         "sweep_configs": [_sweep_config(k, v) for k, v in collected.sweep_configs.items()],
         "varying": analysis.varying_keys(df),
         "first_config": yaml.safe_dump(first_config, sort_keys=False) if first_config else None,

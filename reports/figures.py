@@ -122,3 +122,17 @@ def curves_plot(curves: list[tuple[str, pd.DataFrame]]) -> str:
     return fragment(traces, {"xaxis": {"title": {"text": "episode"}},
                              "yaxis": {"title": {"text": "mean reward per step"}},
                              "legend": {"font": {"size": 10}, "title": {"text": "model · scenario · network"}}})
+
+
+def exact_times_plot(data: pd.DataFrame, colors: dict[str, str]) -> str:
+    """Decision time of the exact DAG solvers against the number of blocks (log-log), per scenario."""
+    traces = []
+    for (method, scenario), group in data.groupby(["method", "scenario"], sort=True):
+        group = group.sort_values("blocks")
+        traces.append({"type": "scatter", "mode": "markers", "name": esc(f"{method} · {scenario}"),
+                       "x": group["blocks"].tolist(), "y": group["decision_ms"].tolist(),
+                       "text": [esc(m) for m in group["model_label"]],
+                       "marker": {"color": colors.get(method), "symbol": "circle" if scenario == "mec" else "diamond",
+                                  "size": 9}})
+    return fragment(traces, {"xaxis": {"type": "log", "title": {"text": "blocks"}},
+                             "yaxis": {"type": "log", "title": {"text": "median decision time (ms)"}}})

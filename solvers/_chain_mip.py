@@ -21,33 +21,23 @@ x[0, s] carries unary[0, s] + trans[0, 0, s], r[i, s] carries unary[i, s], u[i, 
 carries trans[i, p, s] (with exits pay[i-1, p, s] + gain[i-1, p, s] * trans[i, p, s]), and the
 last block's reach carries final[s].
 
-CP-SAT takes integers only: forms are scaled to about 2^32 units and rounded (an
-assignment's value moves by at most n + 1/2 units, below 1e-6 relative for chains of
-hundreds of blocks; the answer is re-scored exactly); it cannot hold the continuous reach, so
-early exits need a MIP backend (scip or cbc). It runs one worker (deterministic) with the
-full LP relaxation (linearization level 2): with the default level a 500-block chain
-with many tier changes did not close its gap in 30 s; with it, it solves in 0.15 s.
+The backends (cbc, scip, cp-sat) and their numerics are `solvers._mip`'s; CP-SAT cannot
+hold the continuous reach, so early exits need a MIP backend (scip or cbc).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from problems.tables import ChainTables, CostTables
+from solvers._mip import BACKENDS, Limit, MipResult, Program, check_backend, limit_violations, solve_program
 from solvers.base import Unsupported
 
-BACKENDS = ("cbc", "scip", "cp-sat")
-#: relative MIP gap asked of scip and cbc (the default of the wrapper is 1e-4)
-MIP_GAP = 1e-9
-#: side constraints are met to this relative tolerance (solver feasibility tolerances)
-LIMIT_RTOL = 1e-6
-#: CP-SAT scales every form so that its coefficients sum to this many units; with 2^50 it
-#: returned 'optimal' answers 38 % above the optimum once a side limit was added (rare, but seen)
-CPSAT_UNITS = 2.0**32
+__all__ = ["BACKENDS", "Limit", "MipResult", "component_tables", "limit_violations", "restrict", "solve_chain"]
 
 
 def component_tables(chain: ChainTables, weights: Sequence[float]) -> CostTables:
@@ -60,26 +50,11 @@ def restrict(t: CostTables, tiers: Sequence[int]) -> CostTables:
     return t.restrict(tiers)
 
 
-@dataclass(frozen=True)
-class Limit:
-    """A side constraint: the quantity of `tables` at most `value`."""
-
-    name: str
-    tables: CostTables
-    value: float
-
-
 @dataclass
-class _Model:
-    n: int
-    k: int
-    exits: bool
-    integer: np.ndarray  # [n_vars] bool
-    rows: list[tuple[np.ndarray, np.ndarray, float, float]] = field(default_factory=list)
+class _Model(Program):
+    """The chain program: x, then the moves y, then (exits on) the reach r and u."""
 
-    @property
-    def n_vars(self) -> int:
-        return self.integer.size
+    exits: bool = False
 
     # variable index blocks
     def x(self) -> np.ndarray:
@@ -102,10 +77,6 @@ class _Model:
         base = self.n * self.k * (1 + self.k) - self.k * self.k + (self.n - 1) * self.k
         return base + np.arange((self.n - 1) * self.k * self.k).reshape(self.n - 1, self.k, self.k)
 
-    def add(self, idx, coef, lo: float, hi: float) -> None:
-        self.rows.append((np.asarray(idx, dtype=np.intp), np.asarray(coef, dtype=float), lo, hi))
-
-
 def _structure(n: int, k: int, gain: np.ndarray | None) -> _Model:
     """Variables and rows of the program; `gain` (exits on: the reach kept per move) adds the reach variables."""
     exits = gain is not None
@@ -113,7 +84,7 @@ def _structure(n: int, k: int, gain: np.ndarray | None) -> _Model:
     n_vars = n_x + n_y + (n_y + (n - 1) * k if exits else 0)
     integer = np.zeros(n_vars, dtype=bool)
     integer[:n_x] = True
-    m = _Model(n, k, exits, integer)
+    m = _Model(n, k, integer, exits=exits)
     x, y, r, u = m.x(), m.y(), m.r(), m.u()
     ones = np.ones(k)
     for i in range(n):
@@ -151,13 +122,6 @@ def _form(m: _Model, t: CostTables) -> np.ndarray:
     return c
 
 
-@dataclass
-class MipResult:
-    assignment: np.ndarray | None
-    status: str  # optimal | feasible | infeasible | no_solution
-    info: dict
-
-
 def solve_chain(
     objective: CostTables,
     tiers: Sequence[int],
@@ -166,8 +130,7 @@ def solve_chain(
     time_limit_s: float | None = None,
 ) -> MipResult:
     """Minimize the `objective` form over assignments to `tiers` subject to `limits`."""
-    if backend not in BACKENDS:
-        raise Unsupported(f"unknown MIP backend {backend!r}; choose one of {list(BACKENDS)}")
+    check_backend(backend)
     if objective.dag is not None:
         raise Unsupported("the chain program needs a chain; this instance is a DAG")
     tiers = list(tiers)
@@ -181,108 +144,4 @@ def solve_chain(
     lim_rows = []
     for lim in limits:
         lim_rows.append((lim.name, _form(m, restrict(lim.tables, tiers)), float(lim.value)))
-    if backend == "cp-sat":
-        res = _solve_cpsat(m, c, lim_rows, time_limit_s)
-    else:
-        res = _solve_linear(m, c, lim_rows, backend, time_limit_s)
-    res.info.update(backend=backend, variables=m.n_vars, constraints=len(m.rows) + len(lim_rows))
-    if res.assignment is not None:
-        res.assignment = np.asarray(tiers, dtype=np.int64)[res.assignment]
-    return res
-
-
-def _solve_linear(m: _Model, c: np.ndarray, limits, backend: str, time_limit_s: float | None) -> MipResult:
-    from ortools.linear_solver import pywraplp
-
-    solver = pywraplp.Solver.CreateSolver(backend.upper())
-    if solver is None:
-        raise Unsupported(f"MIP backend {backend} is not available in this OR-Tools build")
-    if backend == "scip":
-        # SCIP's presolve in this build can cut off the optimum of the reach rows under a side
-        # limit (seen: a feasible all-device assignment at half the returned cost); the model is
-        # small and its relaxation tight, so it solves without presolve.
-        solver.SetSolverSpecificParametersAsString("numerics/feastol = 1e-9\npresolving/maxrounds = 0\n")
-    if time_limit_s is not None:
-        solver.SetTimeLimit(max(1, int(time_limit_s * 1000)))
-    var = [solver.BoolVar("") if b else solver.NumVar(0.0, 1.0, "") for b in m.integer]
-    for idx, coef, lo, hi in m.rows:
-        row = solver.Constraint(-solver.infinity() if lo == -math.inf else lo, hi)
-        for j, a in zip(idx.tolist(), coef.tolist(), strict=True):
-            row.SetCoefficient(var[j], a)
-    for _name, form, value in limits:
-        scale = 1.0 / value if value > 0 else 1.0  # rows relative to the limit
-        row = solver.Constraint(-solver.infinity(), 1.0 if value > 0 else 0.0)
-        for j in np.flatnonzero(form).tolist():
-            row.SetCoefficient(var[j], float(form[j]) * scale)
-    objective = solver.Objective()
-    for j in np.flatnonzero(c).tolist():
-        objective.SetCoefficient(var[j], float(c[j]))
-    objective.SetMinimization()
-    params = pywraplp.MPSolverParameters()
-    params.SetDoubleParam(params.RELATIVE_MIP_GAP, MIP_GAP)
-    code = solver.Solve(params)
-    names = {
-        pywraplp.Solver.OPTIMAL: "optimal",
-        pywraplp.Solver.FEASIBLE: "feasible",
-        pywraplp.Solver.INFEASIBLE: "infeasible",
-    }
-    status = names.get(code, "no_solution")
-    info = {"status": status, "wall_s": solver.wall_time() / 1e3, "nodes": int(solver.nodes()),
-            "iterations": int(solver.iterations())}
-    if status not in ("optimal", "feasible"):
-        return MipResult(None, status, info)
-    xs = np.array([var[j].solution_value() for j in m.x().ravel()]).reshape(m.n, m.k)
-    info.update(objective=objective.Value(), bound=objective.BestBound())
-    return MipResult(np.argmax(xs, axis=1), status, info)
-
-
-def _scaled(form: np.ndarray) -> tuple[np.ndarray, float]:
-    total = float(np.abs(form).sum())
-    scale = CPSAT_UNITS / total if total > 0 else 1.0
-    return np.rint(form * scale).astype(np.int64), scale
-
-
-def _solve_cpsat(m: _Model, c: np.ndarray, limits, time_limit_s: float | None) -> MipResult:
-    from ortools.sat.python import cp_model
-
-    model = cp_model.CpModel()
-    var = [model.new_bool_var("") for _ in range(m.n_vars)]
-    for idx, coef, lo, hi in m.rows:
-        model.add_linear_constraint(
-            cp_model.LinearExpr.weighted_sum([var[j] for j in idx], [int(a) for a in coef]),
-            cp_model.INT_MIN if lo == -math.inf else int(lo), int(hi),
-        )
-    slack = 2 * m.n + 1  # rounding error bound: half a unit per term of an assignment
-    for _name, form, value in limits:
-        ints, scale = _scaled(form)
-        nz = np.flatnonzero(ints)
-        hi = min(int(ints[ints > 0].sum()), math.floor(value * scale)) + slack
-        model.add(cp_model.LinearExpr.weighted_sum([var[j] for j in nz], ints[nz].tolist()) <= hi)
-    ints, scale = _scaled(c)
-    nz = np.flatnonzero(ints)
-    model.minimize(cp_model.LinearExpr.weighted_sum([var[j] for j in nz], ints[nz].tolist()))
-    solver = cp_model.CpSolver()
-    solver.parameters.num_workers = 1  # a single worker is deterministic
-    solver.parameters.linearization_level = 2  # the full LP: the flow relaxation is (near) integral
-    if time_limit_s is not None:
-        solver.parameters.max_time_in_seconds = float(time_limit_s)
-    code = solver.solve(model)
-    names = {cp_model.OPTIMAL: "optimal", cp_model.FEASIBLE: "feasible", cp_model.INFEASIBLE: "infeasible"}
-    status = names.get(code, "no_solution")
-    info = {"status": status, "wall_s": solver.wall_time, "branches": int(solver.num_branches),
-            "conflicts": int(solver.num_conflicts), "scale": scale}
-    if status not in ("optimal", "feasible"):
-        return MipResult(None, status, info)
-    xs = np.array([solver.value(var[j]) for j in m.x().ravel()]).reshape(m.n, m.k)
-    info.update(objective=solver.objective_value / scale, bound=solver.best_objective_bound / scale)
-    return MipResult(np.argmax(xs, axis=1), status, info)
-
-
-def limit_violations(values: dict[str, float], limits: Sequence[Limit]) -> list[str]:
-    """Limits an assignment's exact values exceed beyond the numerical tolerance."""
-    bad = []
-    for lim in limits:
-        v = values[lim.name]
-        if v > lim.value * (1 + LIMIT_RTOL) + 1e-12:
-            bad.append(f"{lim.name} = {v:.9g} > {lim.value:.9g}")
-    return bad
+    return solve_program(m, c, lim_rows, backend, time_limit_s, tiers)

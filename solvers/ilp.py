@@ -7,6 +7,10 @@ with them the problem is a resource-constrained shortest path, which the MIP sol
 exactly. Early exits are linearized with reach variables (see `solvers._chain_mip`);
 they need the scip or cbc backend. Backends: cbc (the default: the fastest on these
 chain programs), scip, cp-sat (integer-scaled objective, one worker).
+
+On a DAG (spec section 12) the program is `solvers._dag_mip`'s: a block's output is paid
+once per destination tier, exact with any number of tiers and with every backend (where
+`dp` does not apply). `info` records the backend's `status` and its proven `bound`.
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ import numpy as np
 
 from problems import Problem
 from problems.errors import FieldError
-from solvers._chain_mip import Limit, component_tables, limit_violations, solve_chain
+from solvers._chain_mip import Limit, component_tables, limit_violations
+from solvers._dag_mip import solve_partition
 from solvers.base import Solution, Solver, Unsupported
 from solvers.registry import register
 
@@ -74,7 +79,7 @@ class Ilp(Solver):
     def solve(self, problem: Problem, rng: np.random.Generator) -> Solution:
         cfg = self.config
         limits = limits_of(problem, cfg.max_latency_ms, cfg.max_energy_j)
-        result = solve_chain(problem.cost_tables, range(problem.n_tiers), limits, cfg.backend, cfg.time_limit_s)
+        result = solve_partition(problem.cost_tables, range(problem.n_tiers), limits, cfg.backend, cfg.time_limit_s)
         score = checked(problem, result, limits, cfg.backend, cfg.time_limit_s)
         info = dict(result.info)
         info["value"] = score["cost"]

@@ -5,7 +5,8 @@ edge with `remote: edge`; the collaborator in D2D), minimizing the device's expe
 energy subject to the expected latency staying within `latency_budget_ms`. The default
 budget is the device-only latency: offloading must never be slower than running
 locally. Transfers, radio energy and early exits count exactly as the problem counts
-them, through the same chain program as `ilp` restricted to the two tiers.
+them, through the same program as `ilp` restricted to the two tiers (on a DAG, the DAG
+program of `solvers._dag_mip`: a fan-out is paid once per destination tier).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from typing import Literal
 import numpy as np
 
 from problems import Problem
-from solvers._chain_mip import Limit, component_tables, solve_chain
+from solvers._chain_mip import Limit, component_tables
+from solvers._dag_mip import solve_partition
 from solvers._tiers import remote_tier
 from solvers.base import Solution, Solver
 from solvers.ilp import check_positive, checked
@@ -47,7 +49,7 @@ class Maui(Solver):
             budget = problem.score(problem.fixed(0))["latency_ms"]
         limits = [Limit("latency_ms", component_tables(problem.chain, (1, 0, 0)), budget)]
         energy = component_tables(problem.chain, (0, 1, 0))
-        result = solve_chain(energy, [0, remote], limits, cfg.backend, cfg.time_limit_s)
+        result = solve_partition(energy, [0, remote], limits, cfg.backend, cfg.time_limit_s)
         score = checked(problem, result, limits, cfg.backend, cfg.time_limit_s)
         info = dict(result.info)
         info.update(budget_ms=budget, remote=problem.tier_names[remote], energy_j=score["energy_j"],

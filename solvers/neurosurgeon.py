@@ -4,6 +4,11 @@ Blocks 0..k-1 run on the device, k..n-1 on one server tier, k in 0..n, so device
 (k = n) and server-only (k = 0) are candidates. All n+1 candidates are scored in one
 batched `problem.evaluate` call and the one minimizing the configured objective wins;
 ties go to the smaller k (the first minimum). In D2D the server is the collaborator.
+
+On a DAG (spec section 12) the blocks are split in their topological order, the order of
+the instance: a chain-minded method's single cut. Whatever the objective, `info` also
+names the split of least weighted cost among the same candidates (`cost_split`,
+`cost_split_cost`, from the same `evaluate` call): the best any single split can do.
 """
 
 from __future__ import annotations
@@ -45,12 +50,15 @@ class Neurosurgeon(Solver):
         ev = problem.evaluate(X)
         values = getattr(ev, OBJECTIVES[self.config.objective])
         split = int(np.argmin(values))  # first minimum: the smaller split point
+        cost_split = int(np.argmin(ev.cost))
         info = {
             "split": split,
             "server": problem.tier_names[server],
             "objective": self.config.objective,
             "value": float(values[split]),
             "evaluations": int(X.shape[0]),
+            "cost_split": cost_split,
+            "cost_split_cost": float(ev.cost[cost_split]),
             "status": "optimal",  # optimal among the single-split candidates
         }
         return Solution(X[split].astype(np.int64), info)

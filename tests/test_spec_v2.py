@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pytest
+from dag_factory import random_dags
 from dag_reference import dag_reference_score
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -202,35 +203,6 @@ def test_exhaustive_on_a_dag_is_the_brute_force_optimum():
     p = diamond()
     sol = make_solver("exhaustive").solve(p, np.random.default_rng(0))
     assert p.score(sol.assignment)["cost"] == pytest.approx(brute_optimum(p), rel=1e-12)
-
-
-@st.composite
-def random_dags(draw):
-    n = draw(st.integers(1, 7))
-    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    kind = draw(st.sampled_from(["mec", "d2d"]))
-    out_kb = rng.uniform(0.1, 500.0, n)
-    raw = float(rng.uniform(1.0, 800.0))
-    blocks = []
-    for v in range(n):
-        if v == 0 or rng.random() < 0.15:
-            inputs: tuple[int, ...] = ()
-        else:
-            extra = [u for u in range(v - 1) if rng.random() < 0.3]
-            inputs = tuple(sorted({v - 1, *extra}))
-        in_kb = raw if not inputs else float(sum(out_kb[u] for u in inputs))
-        tier = tuple(float(x) for x in rng.uniform(0, 50, 3 if kind == "mec" else 2)) if rng.random() < 0.3 else None
-        blocks.append(Block(f"b{v}", in_kb, float(out_kb[v]), latency_ms=float(rng.uniform(0, 40)),
-                            energy_j=float(rng.uniform(0, 2)), tier_latency_ms=tier, inputs=inputs))
-    # every block but the last must be read: let the last block read every unread one
-    read = {u for b in blocks for u in b.inputs}
-    last = blocks[-1]
-    if n > 1:
-        extra = tuple(sorted(set(last.inputs) | {u for u in range(n - 1) if u not in read}))
-        if extra:
-            blocks[-1] = dataclasses.replace(last, inputs=extra, in_kb=float(sum(out_kb[u] for u in extra)))
-    base = paper("alexnet", kind)
-    return Problem(Profile("random-dag", tuple(blocks)), base.scenario, name="random-dag")
 
 
 @settings(max_examples=60, deadline=None)
