@@ -44,6 +44,7 @@ def _group_base(group: str, name: str) -> dict:
         raise FieldError(group, f"cannot read {path}: {exc.__class__.__name__}", name) from None
     if not isinstance(data, dict):
         raise FieldError(group, f"{path} is not a mapping", name)
+    data.pop("defaults", None)  # the group file's schema, which is the dataclass these values are read into
     return data
 
 
