@@ -4,7 +4,10 @@ Two probe endpoints connect to the hub like tiers; a probe message names the hop
 crosses, so each direction (te.up, te.down, ec.up, ec.down; d2d.up, d2d.down) is shaped by
 the same code as the tensors of a request. Per hop, the median one-way time of each size
 is fitted by least squares to `delay + bytes * 8 / rate`: the slope gives the measured
-rate, the intercept the measured delay (it includes the loopback sockets' own time).
+rate, the intercept the measured delay. A message is timed from its arrival at the hub to
+its arrival at the receiver: what the link adds. The sender's own upload to the hub (a
+loopback socket) is part of every transfer of a request and shows in its breakdown as
+`to_hub_ms`; here it is kept apart, as `from_send_ms`.
 """
 
 from __future__ import annotations
@@ -27,16 +30,18 @@ async def probe_hop(hub: Hub, hop: str, sizes_kb: list[float], repeats: int) -> 
             await asyncio.sleep(0.01)
         rows = []
         for kb in sizes_kb:
-            times = []
+            times, from_send = [], []
+            payload = bytes(int(kb * 1024))
             for _ in range(repeats):
-                header = {"type": "probe", "hops": [hop], "dst": "probe-dst", "t_send": now_ms()}
-                message = encode(header, bytes(int(kb * 1024)))
+                message = encode({"type": "probe", "hops": [hop], "dst": "probe-dst", "t_send": now_ms()}, payload)
                 await src.send(message)
                 raw = await dst.recv()
                 received = now_ms()
                 sent, _ = decode(raw)
-                times.append(received - sent["t_send"])
-            rows.append({"bytes": len(message), "ms": statistics.median(times), "samples": times})
+                times.append(received - sent["hub_in"])
+                from_send.append(received - sent["t_send"])
+            rows.append({"bytes": len(message), "ms": statistics.median(times), "samples": times,
+                         "from_send_ms": statistics.median(from_send)})
     nbytes = np.array([r["bytes"] for r in rows], dtype=float)
     ms = np.array([r["ms"] for r in rows])
     slope, intercept = np.polyfit(nbytes, ms, 1)

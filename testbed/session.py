@@ -36,6 +36,8 @@ class Limits:
 
 
 class Testbed:
+    __test__ = False  # not a pytest test class
+
     def __init__(self, problem: Problem, files_dir: Path, workdir: Path, *, logdir: Path | None = None,
                  browser: str = "chromium", cpu_throttling: float = 4.0, threads: dict[str, int] | None = None,
                  limits: Limits | None = None):
