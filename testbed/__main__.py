@@ -26,6 +26,9 @@ def _print_result(doc: dict) -> None:
     for p in doc.get("partitions", []):
         print(f"{p['solver']:>14}  {''.join(map(str, p['assignment']))}  predicted {p['predicted_ms']:9.2f} ms  "
               f"measured {p['measured_median_ms']:9.2f} ms  rel_error {p['rel_error']:+.3f}")
+    if "linear_best" in doc:
+        print(f"layer models: linear is the best of three for {doc['linear_best']['count']} of "
+              f"{doc['linear_best']['of']} (type, tier) pairs (leave-one-out error; layer_errors.md)")
     if "summary" in doc:
         s = doc["summary"]
         print(f"median |rel_error| {s['median_abs_rel_error']:.3f}  kendall_tau {s['kendall_tau']}  "

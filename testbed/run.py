@@ -166,5 +166,6 @@ class Job:
         from testbed.layerfit import fit_layers
 
         doc = await fit_layers(tb, work / "files", self.tcfg.layer_fit, self.seed)
+        atomic_write_text(self.outdir / "layer_errors.md", doc.pop("error_table_markdown"))
         _json(self.outdir / "layer_models.json", doc)
         return doc

@@ -80,7 +80,8 @@ class Worker:
 
 def main(argv: list[str]) -> int:
     hub, name, index, threads = argv[0], argv[1], int(argv[2]), int(argv[3])
-    with connect(f"{hub}/tier/{name}", compression=None, max_size=None, open_timeout=30) as conn:
+    with connect(f"{hub}/tier/{name}", compression=None, max_size=None, open_timeout=30,
+                 ping_interval=None) as conn:
         worker = Worker(conn, name, index, threads)
         worker.send({"type": "hello", "engine": f"onnxruntime {ort.__version__}", "threads": threads})
         try:
