@@ -31,7 +31,7 @@ class ServerConfig:
 
 @dataclass
 class LinkCheckConfig:
-    sizes_kb: list[float] = field(default_factory=lambda: [16.0, 128.0, 512.0])
+    sizes_kb: list[float] = field(default_factory=lambda: [16.0, 256.0, 1024.0, 2048.0])
     repeats: int = 3
 
     def validate(self, prefix: str) -> None:
@@ -48,8 +48,8 @@ class LinkCheckConfig:
 @dataclass
 class LayerFitConfig:
     enabled: bool = True  # command=calibrate: time Table 1 layer types and fit the models of Sec. 3.2
-    repeats: int = 3
-    min_loop_ms: float = 5.0
+    repeats: int = 5
+    min_loop_ms: float = 100.0  # sub-ms layers: long loops average over the throttler's pauses and machine noise
 
 
 @dataclass
@@ -63,7 +63,7 @@ class TestbedConfig:
     calibration: str | None = None  # a calibration.json to reuse instead of calibrating
     warmup: int = 2
     repeats: int = 5
-    min_loop_ms: float = 20.0  # each timing sample is the mean of a loop at least this long
+    min_loop_ms: float = 50.0  # each timing sample is the mean of a loop at least this long
     request_timeout_s: float = 60.0
     startup_timeout_s: float = 120.0
     device: DeviceConfig = field(default_factory=DeviceConfig)
