@@ -46,6 +46,9 @@ def main(cfg: DictConfig) -> None:
     except TestbedError as exc:
         print(f"error: testbed: {exc}", file=sys.stderr, flush=True)
         sys.exit(1)
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        print("error: testbed: interrupted; every process it started is stopped", file=sys.stderr, flush=True)
+        sys.exit(130)
     except ProblemError as exc:
         print(f"error: {exc}", file=sys.stderr, flush=True)
         sys.exit(2)

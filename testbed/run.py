@@ -9,8 +9,10 @@ calibrate: the same calibration, plus the Sec. 3.2 layer-type fit (`layer_models
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
+import signal
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -102,6 +104,10 @@ class Job:
                        cpu_throttling=t.device.cpu_throttling, threads=threads, limits=limits)
 
     async def execute(self) -> dict:
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        for sig in (signal.SIGTERM, signal.SIGHUP):  # stop like Ctrl-C does: cancelled, then cleaned up
+            loop.add_signal_handler(sig, task.cancel)
         work = Path(tempfile.mkdtemp(prefix="partbench-testbed-"))
         try:
             tb = self.testbed(work / "files", work)  # a missing browser fails before the export

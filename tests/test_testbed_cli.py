@@ -25,6 +25,16 @@ def _error_lines(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if line.startswith("error:")]
 
 
+def _descendant_commands(pid: int) -> list[str]:
+    out = []
+    for child in psutil.Process(pid).children(recursive=True):
+        try:
+            out.append(" ".join(child.cmdline()))
+        except psutil.Error:
+            continue
+    return out
+
+
 def _gone(mark: str, timeout_s: float = 5.0) -> list[str]:
     deadline = time.monotonic() + timeout_s
     while (left := survivors(mark)) and time.monotonic() < deadline:
@@ -100,4 +110,29 @@ def test_a_dead_worker_is_one_line_and_nothing_survives(tmp_path):
     assert "Traceback" not in stderr
     lines = _error_lines(stderr)
     assert len(lines) == 1 and "edge" in lines[0], lines
+    assert _gone(mark) == []
+
+
+def test_sigterm_stops_every_process(tmp_path):
+    need_browser_tier()
+    env, mark = marked_env()
+    proc = subprocess.Popen(_cmd(tmp_path, "model=resnet32", "testbed.requests=500", "testbed.partitions=[edge_only]"),
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 150
+        while time.monotonic() < deadline and proc.poll() is None:
+            names = _descendant_commands(proc.pid)
+            if any("chromium" in n for n in names) and sum("testbed.worker" in n for n in names) == 2:
+                break
+            time.sleep(0.2)
+        time.sleep(3.0)
+        proc.terminate()
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode not in (0, None), stderr[-2000:]
+    assert "Traceback" not in stderr
+    assert len(_error_lines(stderr)) == 1, stderr[-2000:]
     assert _gone(mark) == []
