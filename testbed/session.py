@@ -127,7 +127,8 @@ class Testbed:
         out = []
         for name in self.tier_names:
             header = {"type": "calibrate", "set": set_name, "index": index, "shape": list(x.shape),
-                      "warmup": warmup, "repeats": repeats, "min_loop_ms": min_loop_ms}
+                      "warmup": warmup, "repeats": repeats, "min_loop_ms": min_loop_ms,
+                      "mode": "loop" if name == "device" else "single"}  # testbed.timing says why
             await self.hub.send(name, header, x)
             reply, _ = await self.hub.reply(name, "calibrated", self.limits.calibrate_s,
                                             f"timing {set_name}[{index}]")

@@ -51,7 +51,7 @@ class Worker:
             session = self.sets[header["set"]][header["index"]]
             x = np.array(tensor(payload, header["shape"]))
             timed = time_runs(lambda: self.run(session, x), header["warmup"], header["repeats"],
-                              header["min_loop_ms"])
+                              header["min_loop_ms"], header.get("mode", "single"))
             self.send({"type": "calibrated", "set": header["set"], "index": header["index"], **timed})
         elif kind == "tensor":
             self.pipeline(header, payload, received)
