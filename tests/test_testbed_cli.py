@@ -47,7 +47,8 @@ def test_smoke_run_writes_every_field(tmp_path):
     need_browser_tier()
     env, mark = marked_env()
     proc = subprocess.run(_cmd(tmp_path, "model=alexnet", f"testbed.partitions=[{','.join(PARTITIONS)}]",
-                               "testbed.requests=3"), env=env, capture_output=True, text=True, timeout=175)
+                               "testbed.requests=3", "testbed.repeats=3"), env=env, capture_output=True, text=True,
+                          timeout=175)
     assert proc.returncode == 0, proc.stderr[-2000:]
     doc = json.loads((tmp_path / "testbed.json").read_text())
     check_testbed_json(doc, PARTITIONS, requests=3)
