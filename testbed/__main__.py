@@ -17,9 +17,12 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
+from benchmark.schemas import register
 from problems.errors import ProblemError
 from testbed.errors import TestbedError
 from testbed.run import Job
+
+register()  # the schemas the shared model, scenario and network group files extend (benchmark.schemas)
 
 
 def _print_result(doc: dict) -> None:

@@ -23,6 +23,7 @@ from omegaconf import OmegaConf
 from tqdm import tqdm
 
 from benchmark.runner import TimingConfig, run
+from benchmark.schemas import RUNNER_KEYS
 from problems import Problem
 from problems.atomic import atomic_write_text
 from problems.build import build_problem
@@ -30,7 +31,7 @@ from problems.errors import FieldError
 from problems.instance import save_instance
 from problems.models import ModelConfig
 from problems.schema import from_mapping
-from solvers.registry import solver_class
+from solvers.registry import make_solver, solver_class
 from testbed.breakdown import median_parts, request_parts
 from testbed.calibrate import (
     calibrate_blocks,
@@ -49,7 +50,7 @@ from testbed.session import Limits, Testbed
 from testbed.summary import partition_row, summary
 
 SOLVER_CONF = Path(__file__).resolve().parent.parent / "conf" / "solver"
-RUNNER_KEYS = ("name", "timeout_s")
+
 #: a request's result must equal one torch forward pass of the whole model
 RESULT_ATOL = 1e-4
 ENERGY_NOTE = "modelled, not measured: there is no power monitor (the cost model's E is unchanged)"
@@ -65,7 +66,9 @@ def solver_params(name: str, where: str) -> dict[str, Any]:
     if not path.exists():
         raise FieldError(where, f"no conf/solver/{name}.yaml", name)
     data = OmegaConf.to_container(OmegaConf.load(path), resolve=True)
-    return {k: v for k, v in data.items() if k not in RUNNER_KEYS}
+    params = {k: v for k, v in data.items() if k not in (*RUNNER_KEYS, "defaults")}  # defaults: its schema
+    make_solver(name, params, prefix=where)  # a bad parameter fails now, not after the calibration
+    return params
 
 
 def _json(path: Path, doc: Any) -> None:
