@@ -13,11 +13,16 @@ CHECK_WORKERS ?= 2
 
 .PHONY: run check test bench lint clean
 
-$(STAMP): pyproject.toml
+WEB := testbed/web
+
+$(STAMP): pyproject.toml $(WEB)/package-lock.json
 	@command -v $(PY) >/dev/null 2>&1 || { echo "error: $(PY) not found (Python 3.11 is required)"; exit 1; }
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX)) -e ".[test]"
+	@# the testbed's browser device: onnxruntime-web from npm into the ignored $(WEB)/node_modules
+	if command -v npm >/dev/null 2>&1; then npm ci --prefix $(WEB) --no-audit --no-fund --ignore-scripts --loglevel=error; \
+	else echo "note: npm not found; the testbed's browser tests will be skipped"; fi
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -38,4 +43,4 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf $(VENV) outputs multirun .pytest_cache .benchmarks
+	rm -rf $(VENV) outputs multirun .pytest_cache .benchmarks $(WEB)/node_modules

@@ -1,5 +1,6 @@
 """`python -m reports PATH [PATH...] [-o report.html]`: one report from sweep directories
-(every `result.json` below them) and/or results CSV files.
+(every `result.json` below them) and/or results CSV files; a `python -m testbed` run
+directory (it holds `testbed.json`) adds its "Testbed" section.
 
 The report goes to `-o`, else beside the input when there is a single sweep directory
 (`<dir>/report.html`), else to `report.html` in the current directory. A bad path is
@@ -18,7 +19,8 @@ from pathlib import Path
 from benchmark.text import clean, error_line
 from problems.errors import FieldError, ProblemError
 from reports.build import REPORT_NAME, build_report
-from reports.collect import read_paths
+from reports.collect import Collected, read_paths, to_frame
+from reports.testbed import is_testbed_dir
 
 
 def default_output(paths: list[str]) -> Path:
@@ -46,19 +48,22 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     output = args.output or default_output(args.paths)
     t0 = time.perf_counter()
+    runs = tuple(Path(p).expanduser() for p in args.paths if is_testbed_dir(Path(p).expanduser()))
+    sweeps = [p for p in args.paths if not is_testbed_dir(Path(p).expanduser())]
     try:
         check_output(args.paths, output)
-        collected = read_paths(args.paths)
+        collected = read_paths(sweeps) if sweeps else Collected(to_frame([]), [str(r) for r in runs])
         if output.exists() and output.is_dir():
             raise ProblemError(f"--output: is a directory (got {str(output)!r})")
-        path = build_report(collected, output)
+        path = build_report(collected, output, runs)
     except ProblemError as exc:
         print(error_line(exc), file=sys.stderr, flush=True)
         return 2
     except OSError as exc:
         print(f"error: {clean(exc.filename or output)}: {exc.strerror or clean(exc)}", file=sys.stderr, flush=True)
         return 2
-    print(f"report: {path}  ({len(collected.frame)} jobs, {time.perf_counter() - t0:.1f} s)")
+    testbed_runs = f", {len(runs)} testbed run{'s' if len(runs) != 1 else ''}" if runs else ""
+    print(f"report: {path}  ({len(collected.frame)} jobs{testbed_runs}, {time.perf_counter() - t0:.1f} s)")
     return 0
 
 

@@ -18,7 +18,7 @@ import pandas as pd
 import yaml
 
 from benchmark.files import write_text
-from reports import analysis, dag, figures
+from reports import analysis, dag, figures, testbed
 from reports.collect import CSV_NAME, Collected, parse_json, read_sweep, write_csv
 from reports.paper import TABLE3_OURS, WHY_DIFFERENT
 from reports.render import render
@@ -156,13 +156,18 @@ def context(collected: Collected) -> dict[str, Any]:
     }
 
 
-def build_report(collected: Collected, output: Path) -> Path:
-    """Write the report for `collected` to `output`, atomically."""
+def build_report(collected: Collected, output: Path, testbed_dirs: tuple[Path, ...] = ()) -> Path:
+    """Write the report for `collected` (and the testbed runs in `testbed_dirs`) to `output`, atomically."""
+    runs = testbed.sections(list(testbed_dirs))
     if collected.frame.empty:
+        if runs:
+            page = {"title": ", ".join(str(p) for p in testbed_dirs), "testbed": runs,
+                    "generated": datetime.now(UTC).isoformat(timespec="seconds")}
+            return write_text(output, render(page, testbed.TEMPLATE))
         from problems.errors import FieldError
 
         raise FieldError("path", "no results to report", collected.sources)
-    return write_text(output, render(context(collected)))
+    return write_text(output, render({**context(collected), "testbed": runs}))
 
 
 def write_sweep_outputs(sweep_dir: Path, csv_name: str = CSV_NAME, report_name: str = REPORT_NAME,

@@ -47,7 +47,7 @@ def plotly_js() -> Markup:
     return Markup(plotly.offline.get_plotlyjs())
 
 
-def render(context: dict[str, Any]) -> str:
+def render(context: dict[str, Any], template: str = TEMPLATE) -> str:
     figures = {k: v for k, v in context.items() if k.endswith("_figs")}
     safe = {k: [(title, Markup(html)) for title, html in v] for k, v in figures.items()}
-    return environment().get_template(TEMPLATE).render(**{**context, **safe}, plotly_js=plotly_js())
+    return environment().get_template(template).render(**{**context, **safe}, plotly_js=plotly_js())
