@@ -18,7 +18,7 @@ import pandas as pd
 import yaml
 
 from benchmark.files import write_text
-from reports import analysis, dag, figures
+from reports import analysis, dag, figures, stats_report
 from reports.collect import CSV_NAME, Collected, parse_json, read_sweep, write_csv
 from reports.paper import TABLE3_OURS, WHY_DIFFERENT
 from reports.render import render
@@ -153,6 +153,7 @@ def context(collected: Collected) -> dict[str, Any]:
         "git_revisions": sorted({str(v) for v in df["git_revision"].dropna()}),
         "timestamps": (stamps[0], stamps[-1]) if stamps else None,
         "report_versions": _versions(),
+        **stats_report.context(df, colors),
     }
 
 
