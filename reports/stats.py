@@ -234,12 +234,16 @@ class RankTest:
 
 
 def complete_table(table: pd.DataFrame) -> pd.DataFrame:
-    """The largest problem x method block without gaps: methods with no value dropped, then
-    either the problems or the methods with a gap dropped, whichever keeps more cells."""
+    """A problem x method block without gaps: the method or problem with the largest share
+    of missing values is dropped, one at a time, until none is missing."""
     table = table.dropna(axis=1, how="all").dropna(axis=0, how="all")
-    by_rows = table.dropna(axis=0, how="any")
-    by_columns = table.dropna(axis=1, how="any")
-    return by_rows if by_rows.size >= by_columns.size else by_columns
+    while table.size and table.isna().to_numpy().any():
+        missing_by_method, missing_by_problem = table.isna().mean(axis=0), table.isna().mean(axis=1)
+        if missing_by_method.max() >= missing_by_problem.max():
+            table = table.drop(columns=missing_by_method.idxmax())
+        else:
+            table = table.drop(index=missing_by_problem.idxmax())
+    return table
 
 
 def rank_test_needs(table: pd.DataFrame) -> str | None:
