@@ -2,7 +2,7 @@
 rank tests, win rates, Pareto fronts and anytime (best-so-far) curves. No plotting here.
 
 A *problem* is one instance a solver is asked to partition (model or instance file,
-scenario, network, scale, early exits, and its optimum as a guard against two problems
+scenario, network, scale, early exits, and its reference cost as a guard against two problems
 sharing a label); a *cell* is one (problem, method); a cell's rows that differ only in
 `seed` are its *repetitions*. Every number is taken from the results table: the gap and
 the trace costs are the problem's own scores (`benchmark.runner.gap` on them).
@@ -40,7 +40,7 @@ ALPHA = 0.05
 TARGETS = (0.01, 0.001, 0.0)  # gap targets of the fixed-target view (1 %, 0.1 %, optimal)
 TIE_REL = 1e-12  # costs this close (relative) tie in the win-rate matrix
 PROBLEM_KEYS = ("model_label", "instance", "scenario", "network", "scale_bandwidth", "scale_delay", "early_exit",
-                "n_blocks", "optimal_cost")
+                "n_blocks", "optimal_cost", "reference_cost")
 GRID_POINTS = 60  # x positions of an aggregated anytime curve
 
 
@@ -67,10 +67,18 @@ def _label(row) -> str:
 
 def with_problems(df: pd.DataFrame) -> pd.DataFrame:
     """`df` (from `analysis.prepare`) plus `problem` (a readable unique label) and `group`
-    (the problem without its network and scales: model and scenario, for the anytime plots)."""
+    (the problem without its network and scales: model and scenario, for the anytime plots);
+    `reference_cost` (what the gap is taken to) falls back on `optimal_cost` for older results."""
     out = df.copy()
-    keys = [tuple(_key_part(getattr(row, k, None)) for k in PROBLEM_KEYS) for row in out.itertuples(index=False)]
-    labels = [_label(row) for row in out.itertuples(index=False)]
+    reference = pd.to_numeric(out["reference_cost"], errors="coerce") if "reference_cost" in out.columns \
+        else pd.Series(np.nan, index=out.index)
+    out["reference_cost"] = reference.fillna(pd.to_numeric(out["optimal_cost"], errors="coerce"))
+    for column in PROBLEM_KEYS:
+        if column not in out.columns:
+            out[column] = None
+    few = out[list(PROBLEM_KEYS)]  # itertuples over a few columns, not every result field
+    keys = [tuple(_key_part(v) for v in row) for row in few.itertuples(index=False)]
+    labels = [_label(row) for row in few.itertuples(index=False)]
     by_label: dict[str, list[tuple]] = {}
     for key, label in zip(keys, labels, strict=True):
         seen = by_label.setdefault(label, [])
@@ -78,7 +86,7 @@ def with_problems(df: pd.DataFrame) -> pd.DataFrame:
             seen.append(key)
     out["problem"] = [label if len(by_label[label]) == 1 else f"{label} #{by_label[label].index(key) + 1}"
                       for key, label in zip(keys, labels, strict=True)]
-    out["group"] = [f"{row.model_label} · {row.scenario}" for row in out.itertuples(index=False)]
+    out["group"] = out["model_label"].astype(str) + " · " + out["scenario"].astype(str)
     return out
 
 
@@ -140,37 +148,46 @@ def _untimed(info):
     return out
 
 
+def _signatures(df: pd.DataFrame) -> pd.Series:
+    """Per row: its assignment and its info less timings, as one comparable string."""
+    return pd.Series([json.dumps([parse_json(a), _untimed(parse_json(i))], sort_keys=True)
+                      for a, i in zip(df["assignment"], df["info"], strict=True)], index=df.index)
+
+
 def _deterministic(group: pd.DataFrame) -> bool | None:
     """True when, on every problem run with two or more seeds, every seed returned the same
     assignment and the same search record (info less its timings): the seed changes nothing.
     None without repetitions to compare."""
-    compared = False
-    for _, cell in group.groupby("problem"):
-        if cell["seed"].nunique() < 2:
-            continue
-        compared = True
-        answers = {json.dumps([parse_json(a), _untimed(parse_json(i))], sort_keys=True)
-                   for a, i in zip(cell["assignment"], cell["info"], strict=True)}
-        if len(answers) > 1:
-            return False
-    return True if compared else None
+    per_cell = group.groupby("problem").agg(seeds=("seed", "nunique"), answers=("signature", "nunique"))
+    repeated = per_cell[per_cell["seeds"] >= 2]
+    if repeated.empty:
+        return None
+    return bool((repeated["answers"] == 1).all())
+
+
+def _cells(group: pd.DataFrame, column: str) -> list[np.ndarray]:
+    values = group[column].to_numpy(dtype=float)
+    cells = [values[index] for index in group.groupby("problem").indices.values()]
+    return [cell[~np.isnan(cell)] for cell in cells]
 
 
 def repetitions(df: pd.DataFrame, seed: int = BOOTSTRAP_SEED) -> pd.DataFrame:
     """Per method: repetitions per cell, the median gap and decision time with their bootstrap
     intervals over repetitions, and whether the method is deterministic (then no gap interval)."""
     rows = []
-    for method, group in df[df["ok"]].groupby("method", sort=True):
-        per_cell = group.groupby("problem")
-        gap_cells = [c["gap_pct"].dropna().to_numpy() for _, c in per_cell]
-        time_cells = [c["decision_ms"].dropna().to_numpy() for _, c in per_cell]
+    ok = df[df["ok"]]
+    ok = ok.assign(signature=_signatures(ok))
+    for method, group in ok.groupby("method", sort=True):
+        gap_cells, time_cells = _cells(group, "gap_pct"), _cells(group, "decision_ms")
         deterministic = _deterministic(group)
-        g, g_lo, g_hi = bootstrap_median(gap_cells, seed)
+        if deterministic:  # identical gaps by construction: a median, no interval
+            gaps = np.concatenate(gap_cells) if gap_cells else np.empty(0)
+            g, g_lo, g_hi = float(np.median(gaps)) if gaps.size else math.nan, math.nan, math.nan
+        else:
+            g, g_lo, g_hi = bootstrap_median(gap_cells, seed)
         t, t_lo, t_hi = bootstrap_median(time_cells, seed)
-        if deterministic:
-            g_lo = g_hi = math.nan
         rows.append({"method": method, "problems": len(gap_cells),
-                     "repetitions": int(per_cell["seed"].nunique().median()),
+                     "repetitions": int(group.groupby("problem")["seed"].nunique().median()),
                      "deterministic": deterministic, "median_gap_pct": g, "gap_lo": g_lo, "gap_hi": g_hi,
                      "median_decision_ms": t, "time_lo": t_lo, "time_hi": t_hi})
     return pd.DataFrame(rows)
@@ -299,22 +316,22 @@ def win_rates(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFram
     ok = df[df["ok"] & df["cost"].notna()]
     costs = ok.groupby(["problem", "seed", "method"])["cost"].median().unstack("method")
     methods = list(costs.columns)
-    wins = pd.DataFrame(np.nan, index=methods, columns=methods)
-    ties, pairs = wins.copy(), pd.DataFrame(0, index=methods, columns=methods)
-    for a in methods:
-        for b in methods:
-            if a == b:
+    m = costs.to_numpy(dtype=float)
+    k = len(methods)
+    wins, ties, pairs = np.full((k, k), np.nan), np.full((k, k), np.nan), np.zeros((k, k), dtype=int)
+    for a in range(k):
+        for b in range(k):
+            both = ~np.isnan(m[:, a]) & ~np.isnan(m[:, b])
+            if a == b or not both.any():
                 continue
-            both = costs[[a, b]].dropna()
-            if both.empty:
-                continue
-            x, y = both[a].to_numpy(), both[b].to_numpy()
+            x, y = m[both, a], m[both, b]
             tied = np.abs(x - y) <= TIE_REL * np.maximum(np.abs(x), np.abs(y))
-            wins.loc[a, b] = float(np.mean((x < y) & ~tied))
-            ties.loc[a, b] = float(np.mean(tied))
-            pairs.loc[a, b] = len(both)
-    order = list(wins.mean(axis=1).sort_values(ascending=False, kind="stable").index) if methods else []
-    return wins.loc[order, order], ties.loc[order, order], pairs.loc[order, order]
+            wins[a, b], ties[a, b], pairs[a, b] = np.mean((x < y) & ~tied), np.mean(tied), both.sum()
+    wins_df = pd.DataFrame(wins, index=methods, columns=methods)
+    order = list(wins_df.mean(axis=1).sort_values(ascending=False, kind="stable").index) if methods else []
+    ties_df = pd.DataFrame(ties, index=methods, columns=methods)
+    pairs_df = pd.DataFrame(pairs, index=methods, columns=methods)
+    return wins_df.loc[order, order], ties_df.loc[order, order], pairs_df.loc[order, order]
 
 
 # ---------------------------------------------------------------- Pareto view
@@ -339,16 +356,16 @@ def trace_points(df: pd.DataFrame) -> pd.DataFrame:
     `run` is the run's row label in `df`."""
     columns = ["method", "problem", "group", "seed", "run", "seconds", "evaluations", "gap_pct"]
     rows = []
-    ok = df[df["ok"]]
+    ok = df.loc[df["ok"], ["method", "problem", "group", "seed", "info", "reference_cost"]]
     for run, row in zip(ok.index, ok.itertuples(index=False), strict=True):
         info = parse_json(row.info)
         trace = info.get("trace") if isinstance(info, dict) else None
-        if not trace or pd.isna(row.optimal_cost):
+        if not trace or pd.isna(row.reference_cost):
             continue
         for point in trace:
             seconds, evaluations, best = point
             rows.append((row.method, row.problem, row.group, row.seed, run, float(seconds), float(evaluations),
-                         100.0 * gap(float(best), float(row.optimal_cost))))
+                         100.0 * gap(float(best), float(row.reference_cost))))
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -387,7 +404,7 @@ def time_to_target(df: pd.DataFrame, points: pd.DataFrame, targets: Sequence[flo
     does not search) at its decision time, if its answer is within the target."""
     traced = {run: part for run, part in points.groupby("run")}
     rows = []
-    ok = df[df["ok"]]
+    ok = df.loc[df["ok"], ["method", "problem", "seed", "gap", "gap_pct", "decision_ms"]]
     for run, row in zip(ok.index, ok.itertuples(index=False), strict=True):
         if pd.isna(row.gap):
             continue

@@ -40,9 +40,9 @@ class RandomSearch(Solver):
             m = min(self.config.batch, self.config.evaluations - done)
             X = rng.integers(0, k, (m, n), dtype=np.int8)
             cost = problem.evaluate(X).cost
-            trace.record_batch(done, cost)
             j = int(np.argmin(cost))
             if cost[j] < best:
+                trace.record_batch(done, cost)
                 best, best_x = float(cost[j]), X[j]
             done += m
             batches += 1
