@@ -370,14 +370,17 @@ def trace_points(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _step_values(x: np.ndarray, y: np.ndarray, grid: np.ndarray) -> np.ndarray:
-    """A best-so-far step function (points x, y) at `grid`: NaN before its first point."""
+    """A best-so-far step function (points x, y) at `grid`: inf (no answer yet) before its first point."""
     at = np.searchsorted(x, grid, side="right") - 1
-    return np.where(at >= 0, y[np.clip(at, 0, None)], np.nan)
+    return np.where(at >= 0, y[np.clip(at, 0, None)], np.inf)
 
 
 def anytime_curves(points: pd.DataFrame, axis: str, n_grid: int = GRID_POINTS) -> pd.DataFrame:
     """Per (group, method): the median best-so-far gap over runs and its 25-75 % band on a
-    log grid of `axis` ("seconds" or "evaluations"); a run counts from its first point on."""
+    log grid of `axis` ("seconds" or "evaluations"). A run without an answer yet counts as
+    infinitely far, so the quantiles (taken without interpolation) never rise; the curve starts
+    where half the runs have an answer, and the band has no upper part while more than a
+    quarter of the runs have none."""
     out = []
     for (group, method), part in points.groupby(["group", "method"], sort=True):
         positive = part.loc[part[axis] > 0, axis]
@@ -387,11 +390,9 @@ def anytime_curves(points: pd.DataFrame, axis: str, n_grid: int = GRID_POINTS) -
             else np.array([positive.min()])
         values = np.vstack([_step_values(run[axis].to_numpy(), run["gap_pct"].to_numpy(), grid)
                             for _, run in part.groupby("run")])
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # grid points before every run's first point
-            q25, median, q75 = np.nanpercentile(values, [25, 50, 75], axis=0)
-        started = np.sum(~np.isnan(values), axis=0)
-        keep = started > 0
+        q25, median, q75 = np.quantile(values, [0.25, 0.5, 0.75], axis=0, method="inverted_cdf")
+        keep = np.isfinite(median)
+        q75 = np.where(np.isfinite(q75), q75, median)
         out.append(pd.DataFrame({"group": group, "method": method, "x": grid[keep], "median": median[keep],
                                  "q25": q25[keep], "q75": q75[keep], "runs": values.shape[0]}))
     columns = ["group", "method", "x", "median", "q25", "q75", "runs"]

@@ -219,8 +219,18 @@ def test_anytime_curves_are_monotone_medians_with_a_band():
             assert np.all(np.diff(part["median"]) <= 1e-12)
             assert np.all(part["q25"] <= part["median"] + 1e-12) and np.all(part["median"] <= part["q75"] + 1e-12)
             assert (part["runs"] == 2).all()
-    assert stats._step_values(np.array([1.0, 2.0]), np.array([5.0, 3.0]), np.array([0.5, 1.0, 1.5, 9.0])).tolist()[
-        1:] == [5.0, 5.0, 3.0]
+    steps = stats._step_values(np.array([1.0, 2.0]), np.array([5.0, 3.0]), np.array([0.5, 1.0, 1.5, 9.0]))
+    assert steps.tolist() == [math.inf, 5.0, 5.0, 3.0]  # no answer before the first point
+
+
+def test_anytime_median_never_rises_when_runs_start_late():
+    rows = [{"solver": "rs", "instance": "p", "seed": 0, "cost": 100.0,
+             "info": json.dumps({"trace": [[0.001, 1, 101.0], [0.002, 2, 100.0]]})},
+            {"solver": "rs", "instance": "p", "seed": 1, "cost": 100.0,  # starts late, far off
+             "info": json.dumps({"trace": [[0.01, 1, 200.0], [0.02, 5, 100.0]]})}]
+    curves = stats.anytime_curves(stats.trace_points(frame(rows)), "seconds")
+    assert np.all(np.diff(curves["median"]) <= 0)
+    assert curves["x"].min() == pytest.approx(0.001) and curves["median"].iloc[-1] == 0.0
 
 
 # ---------------------------------------------------------------- results.parquet
