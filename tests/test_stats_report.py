@@ -4,6 +4,7 @@ separate sweeps merge into repetitions."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -51,8 +52,9 @@ def test_every_comparison_section_is_drawn_in_headless_chromium(sweep, tmp_path)
         body = section(page, name)
         assert body.count('class="plotly-graph-div"') == figures, name  # 4 anytime groups + the ECDF
         assert 'class="missing"' not in body, name
-    summary = section(page, "summary")
-    assert "deterministic: identical across seeds" in summary and summary.count("deterministic") >= 2
+    seeds = dict(re.findall(r'<tr><td class="text">([^<]+)</td><td>4</td><td>2</td>\s*<td class="text">([^<]+)</td>',
+                            section(page, "summary")))
+    assert seeds == {"dp": "deterministic: identical across seeds", "genetic": "random", "random_search": "random"}
     assert "Friedman" in section(page, "rank-tests") and "Nemenyi" in section(page, "rank-tests")
     exe = chromium()
     proc = subprocess.run([exe, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}",
