@@ -18,8 +18,8 @@ import pandas as pd
 import yaml
 
 from benchmark.files import write_text
-from reports import analysis, dag, figures, testbed
-from reports.collect import CSV_NAME, Collected, parse_json, read_sweep, write_csv
+from reports import analysis, dag, figures, stats_report, testbed
+from reports.collect import CSV_NAME, Collected, parse_json, read_sweep, write_csv, write_parquet
 from reports.paper import TABLE3_OURS, WHY_DIFFERENT
 from reports.render import render
 
@@ -153,6 +153,7 @@ def context(collected: Collected) -> dict[str, Any]:
         "git_revisions": sorted({str(v) for v in df["git_revision"].dropna()}),
         "timestamps": (stamps[0], stamps[-1]) if stamps else None,
         "report_versions": _versions(),
+        **stats_report.context(df, colors),
     }
 
 
@@ -172,10 +173,12 @@ def build_report(collected: Collected, output: Path, testbed_dirs: tuple[Path, .
 
 def write_sweep_outputs(sweep_dir: Path, csv_name: str = CSV_NAME, report_name: str = REPORT_NAME,
                         collected: Collected | None = None) -> tuple[Path, Path]:
-    """`results.csv` and `report.html` of one sweep directory (`collected`: already read)."""
+    """`results.csv` (and `results.parquet` beside it) and `report.html` of one sweep directory
+    (`collected`: already read)."""
     t0 = time.perf_counter()
     collected = collected if collected is not None else read_sweep(sweep_dir)
     csv = write_csv(collected.frame, sweep_dir / csv_name)
+    write_parquet(collected.frame, csv.with_suffix(".parquet"))
     html = build_report(collected, sweep_dir / report_name)
     print(f"gathered {len(collected.frame)} results in {time.perf_counter() - t0:.1f} s", flush=True)
     return csv, html

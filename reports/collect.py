@@ -8,6 +8,7 @@ fields a reader filters on get their own columns: `override.<key>` per override,
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import re
@@ -17,16 +18,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
 from benchmark.files import write_text
 from benchmark.results import RESULT, BadResultError, check_row, read_result
 from benchmark.text import clean, clean_all
+from problems.atomic import atomic_write_bytes
 from problems.errors import FieldError
 from problems.overrides import parse_override
 
 CSV_NAME = "results.csv"
+PARQUET_NAME = "results.parquet"  # beside results.csv: the same columns, one type per column
 JSON_COLUMNS = ("tiers", "assignment", "info", "overrides", "config")
 #: every results.csv has these, in this order; other columns follow sorted
 CORE = ("sweep", "job", "solver", "model", "model_depth", "instance", "scenario", "network", "scale_bandwidth",
@@ -34,6 +38,9 @@ CORE = ("sweep", "job", "solver", "model", "model_depth", "instance", "scenario"
         "n_blocks", "tiers", "early_exit", "seed", "status", "error", "assignment", "cost", "latency_ms",
         "energy_j", "deploy", "optimal_cost", "gap", "decision_ms", "decision_repeats", "prepare_s",
         "training_curve", "info", "overrides", "timestamp", "git_revision", "config")
+#: core columns that hold numbers (typed as numbers in results.parquet even when every value is missing)
+NUMBERS = ("model_depth", "scale_bandwidth", "scale_delay", "n_blocks", "seed", "cost", "latency_ms", "energy_j",
+           "deploy", "optimal_cost", "gap", "decision_ms", "decision_repeats", "prepare_s")
 REQUIRED = ("solver", "status", "instance", "scenario")
 PROGRESS_FROM = 200  # files; fewer are read without a progress bar
 
@@ -208,6 +215,31 @@ def csv_text(frame: pd.DataFrame) -> str:
 
 def write_csv(frame: pd.DataFrame, path: Path) -> Path:
     return write_text(path, csv_text(frame))
+
+
+def _typed_column(values: pd.Series) -> pd.Series:
+    present = values.dropna()
+    if present.empty and values.name in NUMBERS:
+        return values.astype("float64")
+    if present.map(lambda v: isinstance(v, bool | np.bool_)).all() and len(present):
+        return values.astype("boolean")
+    numbers = present.map(lambda v: isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool))
+    if len(present) and numbers.all():
+        whole = present.map(lambda v: isinstance(v, int | np.integer)).all()
+        return values.astype("Int64") if whole else values.astype("float64")
+    return values.map(lambda v: None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v),
+                      na_action="ignore").astype("string")
+
+
+def typed(frame: pd.DataFrame) -> pd.DataFrame:
+    """The table with one type per column: flags boolean, whole numbers Int64, numbers float, the rest text."""
+    return pd.DataFrame({column: _typed_column(frame[column]) for column in frame.columns}, index=frame.index)
+
+
+def write_parquet(frame: pd.DataFrame, path: Path) -> Path:
+    buffer = io.BytesIO()
+    typed(frame).to_parquet(buffer, engine="pyarrow", index=False)
+    return atomic_write_bytes(path, buffer.getvalue())
 
 
 def parse_json(value: Any) -> Any:

@@ -28,6 +28,7 @@ import numpy as np
 from problems import Problem
 from problems.errors import FieldError
 from problems.schema import bounded
+from solvers._trace import Trace
 from solvers.base import Solution, Solver
 from solvers.registry import register
 
@@ -123,8 +124,10 @@ class Genetic(Solver):
         cfg = self.config
         n, k = problem.n_blocks, problem.n_tiers
         rate = cfg.mutation_rate if cfg.mutation_rate is not None else 1.0 / n
+        trace = Trace()
         X = initial_population(rng, cfg.population, n, k, cfg.seed_uniform)
         cost = problem.evaluate(X).cost
+        trace.record_batch(0, cost)
         evaluations = X.shape[0]
         best = float(cost.min())
         stale, generation = 0, 0
@@ -140,6 +143,7 @@ class Genetic(Solver):
             if cfg.dedupe:
                 kids = _redraw_duplicates(rng, kids, X[keep], k)
             kid_cost = problem.evaluate(kids).cost
+            trace.record_batch(evaluations, kid_cost)
             evaluations += kids.shape[0]
             X = np.vstack([X[keep], kids])
             cost = np.concatenate([cost[keep], kid_cost])
@@ -156,5 +160,6 @@ class Genetic(Solver):
             "evaluations": evaluations,
             "stopped": "stagnation" if stale >= cfg.patience and generation < cfg.generations else "generations",
             "status": "heuristic",
+            "trace": trace.points(),
         }
         return Solution(X[j].astype(np.int64), info)

@@ -14,6 +14,7 @@ import numpy as np
 
 from problems import Problem
 from problems.schema import bounded
+from solvers._trace import Trace
 from solvers.base import Solution, Solver
 from solvers.registry import register
 
@@ -45,14 +46,17 @@ class OptunaTpe(Solver):
         study = optuna.create_study(direction="minimize", sampler=sampler)  # in-memory storage
         n, tiers = problem.n_blocks, list(range(problem.n_tiers))
         row = np.empty((1, n), dtype=np.int8)
-        for _ in range(cfg.trials):
+        trace = Trace()
+        for number in range(cfg.trials):
             trial = study.ask()
             for i in range(n):
                 row[0, i] = trial.suggest_categorical(f"b{i}", tiers)
-            study.tell(trial, float(problem.evaluate(row).cost[0]))
+            cost = float(problem.evaluate(row).cost[0])
+            trace.record(number + 1, cost)
+            study.tell(trial, cost)
         best = study.best_trial
         assignment = np.array([best.params[f"b{i}"] for i in range(n)], dtype=np.int64)
         info = {"value": float(best.value), "trials": len(study.trials), "iterations": len(study.trials),
                 "evaluations": len(study.trials),
-                "best_trial": best.number, "status": "heuristic"}
+                "best_trial": best.number, "status": "heuristic", "trace": trace.points()}
         return Solution(assignment, info)

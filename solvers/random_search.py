@@ -14,6 +14,7 @@ import numpy as np
 
 from problems import Problem
 from problems.schema import bounded
+from solvers._trace import Trace
 from solvers.base import Solution, Solver
 from solvers.genetic import GeneticConfig
 from solvers.registry import register
@@ -34,14 +35,17 @@ class RandomSearch(Solver):
         n, k = problem.n_blocks, problem.n_tiers
         best_x, best = None, np.inf
         done = batches = 0
+        trace = Trace()
         while done < self.config.evaluations:
             m = min(self.config.batch, self.config.evaluations - done)
             X = rng.integers(0, k, (m, n), dtype=np.int8)
             cost = problem.evaluate(X).cost
             j = int(np.argmin(cost))
             if cost[j] < best:
+                trace.record_batch(done, cost)
                 best, best_x = float(cost[j]), X[j]
             done += m
             batches += 1
-        info = {"value": best, "evaluations": done, "iterations": batches, "status": "heuristic"}
+        info = {"value": best, "evaluations": done, "iterations": batches, "status": "heuristic",
+                "trace": trace.points()}
         return Solution(best_x.astype(np.int64), info)

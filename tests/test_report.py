@@ -189,7 +189,8 @@ def test_report_renders_in_headless_chromium(sweep, page, tmp_path):
     dom = proc.stdout
     assert proc.returncode == 0 and "</html>" in dom, proc.stderr[-2000:]
     plots = dom.split('class="plotly-graph-div')[1:]
-    assert len(plots) == page.count('class="plotly-graph-div"') == 7
+    assert len(plots) == page.count('class="plotly-graph-div"')
+    assert sum(section(page, name).count('class="plotly-graph-div"') for name in SECTIONS) == 7  # the rest: stats
     for plot in plots:
         assert 'class="main-svg"' in plot[:200_000]  # plotly drew an SVG into every figure div
     assert dom.count('class="main-svg"') >= 2 * len(plots)

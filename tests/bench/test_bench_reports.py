@@ -63,7 +63,11 @@ def test_report_for_1000_rows(benchmark, rows_1000, tmp_path):
     benchmark.extra_info["report_MB"] = round(size / 2**20, 2)
     assert size <= MAX_BYTES
     page = out.read_text()
-    assert page.count('class="plotly-graph-div"') == 6  # figs 10-13, depth, training
+    stats_figures = sum(page[page.index(f'<section id="{name}">'):].split("</section>", 1)[0]
+                        .count('class="plotly-graph-div"')
+                        for name in ("performance-profiles", "anytime", "rank-tests", "win-rates", "pareto"))
+    assert page.count('class="plotly-graph-div"') - stats_figures == 6  # figs 10-13, depth, training
+    assert stats_figures == 5  # profiles, 2 CD diagrams, win rates, Pareto, and no traces: no anytime
 
 
 def test_results_csv_for_1000_rows(benchmark, rows_1000, tmp_path):
