@@ -43,7 +43,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from benchmark.cli_errors import run_cli
 from benchmark.runner import TimingConfig, run
-from benchmark.schemas import RUNNER_KEYS, register
+from benchmark.schemas import RUNNER_KEYS, register, solvers_on_command_line
 from benchmark.text import error_line
 from problems import Problem
 from problems.atomic import atomic_write_text
@@ -328,7 +328,6 @@ def json_like(value: Any) -> Any:
 # -- the Hydra app -----------------------------------------------------------------------------
 if not OmegaConf.has_resolver("safe_name"):  # `${safe_name:...}`: a name as one path component
     OmegaConf.register_new_resolver("safe_name", safe_name)
-register()  # the schemas the solver files extend
 ConfigStore.instance().store(name="tune", node={
     "defaults": [{"solver": "genetic"}, "_self_"],
     "tune": dataclasses.asdict(TuneConfig()),
@@ -347,4 +346,5 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
+    register(solvers_on_command_line(sys.argv[1:], "genetic"))  # the schemas of the solver files it can read
     run_cli(main)
