@@ -41,10 +41,9 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from benchmark.cli_errors import run_cli
+from benchmark.cli_errors import error_line, run_cli
 from benchmark.runner import TimingConfig, run
 from benchmark.schemas import RUNNER_KEYS, register, solvers_on_command_line
-from benchmark.text import error_line
 from problems import Problem
 from problems.atomic import atomic_write_text
 from problems.build import build_problem

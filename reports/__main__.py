@@ -15,8 +15,8 @@ import sys
 import time
 from pathlib import Path
 
-from benchmark.text import clean, error_line
 from problems.errors import FieldError, ProblemError
+from problems.text import clean, error_line
 from reports.build import REPORT_NAME, build_report
 from reports.collect import read_paths
 
