@@ -21,12 +21,14 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from benchmark.cli_errors import error_line
 from benchmark.job import hydra_record, record_refused, run_job
-from benchmark.schemas import register
-from benchmark.text import clean, error_line
+from benchmark.schemas import group_default, register, solvers_on_command_line
 from problems.errors import ProblemError
+from problems.text import clean
 
-register()  # the config schemas conf/ extends (benchmark.schemas)
+#: the config schemas conf/ extends, for the solvers this command line can run (benchmark.schemas)
+register(solvers_on_command_line(sys.argv[1:], group_default("solver")))
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")

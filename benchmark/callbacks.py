@@ -21,9 +21,10 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
+from benchmark.cli_errors import error_line
 from benchmark.sweeplock import SweepConflictError, SweepLock
-from benchmark.text import clean, error_line
 from problems.errors import ProblemError
+from problems.text import clean
 
 INVALID_EXIT = 2
 INCOMPLETE_EXIT = 1

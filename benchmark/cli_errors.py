@@ -17,6 +17,7 @@ from hydra.errors import HydraException
 from omegaconf.errors import OmegaConfBaseException
 
 from problems.overrides import parse_override
+from problems.text import error_line as plain_error_line
 
 USAGE_ERROR = 2
 SCHEMA_SUFFIX = "_schema"  # the ConfigStore entries conf/ extends (benchmark.schemas), not options to choose
@@ -76,16 +77,17 @@ def _type_error(text: str, argv: list[str]) -> str | None:
     return None
 
 
-def error_line(exc: BaseException, argv: list[str]) -> str:
-    """The one line `python -m benchmark` prints for bad input: a field error from the job,
-    or a configuration or command-line error from Hydra. Anything else is no bad input."""
-    from benchmark.text import error_line as cleaned
+def error_line(exc: BaseException, argv: list[str] | None = None) -> str:
+    """The one line `python -m benchmark` prints for bad input, cleaned: a field error from
+    the job, or a configuration or command-line error from Hydra, which says it over
+    several lines (`one_line` names the key instead). Anything else is no bad input."""
     from problems.errors import ProblemError
 
-    if isinstance(exc, ProblemError | HydraException | OmegaConfBaseException):
-        return cleaned(exc, argv)
-    if isinstance(exc, OSError) and exc.filename:
-        return cleaned(RuntimeError(one_line(exc, argv)))
+    argv = sys.argv[1:] if argv is None else argv
+    if isinstance(exc, HydraException | OmegaConfBaseException) or (isinstance(exc, OSError) and exc.filename):
+        return plain_error_line(RuntimeError(one_line(exc, argv)))
+    if isinstance(exc, ProblemError):
+        return plain_error_line(exc)
     raise exc
 
 

@@ -26,12 +26,12 @@ from benchmark.reference import ReferenceConfig
 from benchmark.resume import RUN_KEYS, finished, job_overrides
 from benchmark.runner import TimingConfig, jsonable, run
 from benchmark.schemas import RUNNER_KEYS
-from benchmark.text import clean
 from problems import Problem
 from problems.build import build_problem
 from problems.errors import FieldError
 from problems.instance import MAX_INSTANCE_MB, dumps_instance, load_instance
 from problems.schema import from_mapping
+from problems.text import clean
 from solvers import make_solver
 
 MAX_RUNS_SHOWN = 16  # runs of equal tiers printed in the summary of a result

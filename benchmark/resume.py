@@ -12,9 +12,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from benchmark.results import RESULT, BadResultError, read_result
-from benchmark.text import clean
 from problems.overrides import override_key
+from problems.results import RESULT, BadResultError, read_result
+from problems.text import clean
 
 RUN_KEYS = ("resume",)  # keys that steer how a sweep runs, not what a job computes
 

@@ -24,8 +24,8 @@ import numpy as np
 
 from benchmark.reference import DEFAULT_TIME_LIMIT_S, edge_count, problem_class
 from benchmark.reference import reference as find_reference
-from benchmark.results import STATUSES
 from problems import Problem, ProblemError
+from problems.results import STATUSES
 from problems.schema import bounded
 from solvers import Unsupported, make_solver
 from solvers.base import Solution

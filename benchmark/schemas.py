@@ -10,6 +10,8 @@ Hydra's structured-config schema pattern (`defaults: [<name>_schema, _self_]`):
   `problems.networks`;
 - `base_config`: the top level (`seed`, `instance`, `timing`, `isolation`, ...).
 
+`python -m benchmark` registers the schemas of the solvers its command line names (and
+all of them for an experiment or a glob), so that a run imports only its own solver.
 So a YAML file holds only what differs from the dataclass defaults, a default is written
 once (in the dataclass), and a misspelt key in a file or on the command line fails when
 the config is composed. Hydra checks keys and types only; bounds and choices are
@@ -24,14 +26,18 @@ import functools
 import types
 import typing
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Optional
 
+import yaml
 from omegaconf import MISSING
 
 from benchmark.isolate import IsolationConfig
 from benchmark.reference import ReferenceConfig
 from benchmark.runner import TimingConfig
+from problems.errors import FieldError
 from problems.instance import MAX_INSTANCE_MB
+from problems.overrides import parse_override
 
 
 @dataclass
@@ -137,21 +143,69 @@ def solver_schema(name: str) -> type:
 
 
 # -- registration ----------------------------------------------------------------------------------
-@functools.cache
-def register() -> None:
-    """Store every schema in Hydra's ConfigStore (once per process; before the config is composed)."""
+CONF = Path(__file__).resolve().parents[1] / "conf"
+_registered: set[str] = set()  # what is in the ConfigStore already: "base" and solver names
+#: characters of a sweep value that Hydra expands itself (glob, range, choice, interpolation)
+_EXPANDED = set("()[]{}*$")
+
+
+def group_default(group: str, config: Path = CONF / "config.yaml") -> str | None:
+    """The option of `group` in the defaults list of `config` (`solver: dp` -> "dp")."""
+    data = yaml.safe_load(config.read_text()) or {}
+    for entry in data.get("defaults") or []:
+        if isinstance(entry, dict) and group in entry:
+            return str(entry[group])
+    return None
+
+
+def solvers_on_command_line(argv: list[str], default: str | None) -> list[str] | None:
+    """The solver options a command line can select, so that only their modules (torch,
+    OR-Tools, Optuna) are imported to build their schemas; None when any may be selected
+    (an experiment, a glob or another sweep expression Hydra expands)."""
+    chosen: list[str] = []
+    for arg in argv:
+        if arg.startswith("-"):
+            continue
+        override = parse_override(arg)
+        if override.key == "experiment/depth_model":  # one depth case: the solver comes from the command line
+            continue
+        if override.key.split("/")[0] == "experiment":  # a named sweep chooses its own solvers
+            return None
+        if override.key == "solver" and override.has_value:
+            if _EXPANDED & set(override.value):
+                return None
+            chosen += [v.strip() for v in override.value.split(",") if v.strip()]
+    if not chosen and default is not None:
+        chosen = [default]
+    return chosen
+
+
+def register(solvers: list[str] | None = None) -> None:
+    """Store the schemas in Hydra's ConfigStore, before the config is composed: the top level,
+    the problem groups and the schemas of `solvers` (None: every solver). A name that is no
+    solver is left to Hydra, which reports the unknown option."""
     from hydra.core.config_store import ConfigStore
 
-    from problems.build import SCENARIO_SCHEMAS
-    from problems.models import ModelConfig
-    from problems.networks import NetworkConfig
-    from solvers import available
+    from solvers import available, solver_class
 
     cs = ConfigStore.instance()
-    cs.store(name="base_config", node=BaseConfig)
-    for name in available():
+    if "base" not in _registered:
+        from problems.build import SCENARIO_SCHEMAS
+        from problems.models import ModelConfig
+        from problems.networks import NetworkConfig
+
+        cs.store(name="base_config", node=BaseConfig)
+        for kind, cls in SCENARIO_SCHEMAS.items():
+            cs.store(group="scenario", name=f"{kind}_schema", node=schema_of(cls))
+        cs.store(group="model", name="model_schema", node=schema_of(ModelConfig))
+        cs.store(group="network", name="network_schema", node=schema_of(NetworkConfig))
+        _registered.add("base")
+    for name in available() if solvers is None else solvers:
+        if name in _registered:
+            continue
+        try:
+            solver_class(name)
+        except FieldError:
+            continue
         cs.store(group="solver", name=f"{name}_schema", node=solver_schema(name))
-    for kind, cls in SCENARIO_SCHEMAS.items():
-        cs.store(group="scenario", name=f"{kind}_schema", node=schema_of(cls))
-    cs.store(group="model", name="model_schema", node=schema_of(ModelConfig))
-    cs.store(group="network", name="network_schema", node=schema_of(NetworkConfig))
+        _registered.add(name)

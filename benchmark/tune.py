@@ -41,10 +41,9 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from benchmark.cli_errors import run_cli
+from benchmark.cli_errors import error_line, run_cli
 from benchmark.runner import TimingConfig, run
-from benchmark.schemas import RUNNER_KEYS, register
-from benchmark.text import error_line
+from benchmark.schemas import RUNNER_KEYS, register, solvers_on_command_line
 from problems import Problem
 from problems.atomic import atomic_write_text
 from problems.build import build_problem
@@ -328,7 +327,6 @@ def json_like(value: Any) -> Any:
 # -- the Hydra app -----------------------------------------------------------------------------
 if not OmegaConf.has_resolver("safe_name"):  # `${safe_name:...}`: a name as one path component
     OmegaConf.register_new_resolver("safe_name", safe_name)
-register()  # the schemas the solver files extend
 ConfigStore.instance().store(name="tune", node={
     "defaults": [{"solver": "genetic"}, "_self_"],
     "tune": dataclasses.asdict(TuneConfig()),
@@ -347,4 +345,5 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
+    register(solvers_on_command_line(sys.argv[1:], "genetic"))  # the schemas of the solver files it can read
     run_cli(main)

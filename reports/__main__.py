@@ -16,8 +16,8 @@ import sys
 import time
 from pathlib import Path
 
-from benchmark.text import clean, error_line
 from problems.errors import FieldError, ProblemError
+from problems.text import clean, error_line
 from reports.build import REPORT_NAME, build_report
 from reports.collect import Collected, read_paths, to_frame
 from reports.testbed import is_testbed_dir

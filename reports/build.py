@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from benchmark.files import write_text
+from problems.atomic import atomic_write_text as write_text
 from reports import analysis, dag, figures, stats_report, testbed
 from reports.collect import CSV_NAME, Collected, parse_json, read_sweep, write_csv, write_parquet
 from reports.paper import TABLE3_OURS, WHY_DIFFERENT

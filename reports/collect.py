@@ -22,12 +22,12 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from benchmark.files import write_text
-from benchmark.results import RESULT, BadResultError, check_row, read_result
-from benchmark.text import clean, clean_all
 from problems.atomic import atomic_write_bytes
+from problems.atomic import atomic_write_text as write_text
 from problems.errors import FieldError
 from problems.overrides import parse_override
+from problems.results import RESULT, BadResultError, check_row, read_result
+from problems.text import clean, clean_all
 
 CSV_NAME = "results.csv"
 PARQUET_NAME = "results.parquet"  # beside results.csv: the same columns, one type per column
@@ -83,7 +83,7 @@ def _scale(row: Mapping, key: str) -> float | None:
 
 
 def flatten(row: Mapping[str, Any], job_dir: Path | None = None, sweep: str = "", job: str = "") -> dict[str, Any]:
-    """One CSV row from one result.json mapping (its strings cleaned: `benchmark.text`)."""
+    """One CSV row from one result.json mapping (its strings cleaned: `problems.text`)."""
     row = clean_all(dict(row))
     out: dict[str, Any] = {"sweep": sweep, "job": job}
     for key, value in row.items():

@@ -44,7 +44,48 @@ def random_profile(rng: np.random.Generator, n: int, exits: bool = False, measur
     return Profile(name="random", blocks=tuple(blocks))
 
 
-def random_problem(seed: int, n: int, kind: str | None = None, exits: bool | None = None) -> Problem:
+def _log_uniform(rng: np.random.Generator, lo: float, hi: float, size=None):
+    return np.exp(rng.uniform(np.log(lo), np.log(hi), size))
+
+
+def _wide_problem(seed: int, n: int, kind: str, exits: bool) -> Problem:
+    """Measured blocks and links drawn log-uniformly over several decades (`wide=True`)."""
+    rng = np.random.default_rng(seed)
+    sizes = _log_uniform(rng, 0.05, 3000.0, n + 1)
+    lat = _log_uniform(rng, 0.01, 300.0, n)
+    eng = _log_uniform(rng, 1e-4, 3.0, n)
+    probs = np.where(rng.random(n) < 0.7, rng.uniform(0, 1, n), 0.0) if exits else np.zeros(n)
+    blocks = tuple(
+        Block(f"b{i}", float(sizes[i]), float(sizes[i + 1]), latency_ms=float(lat[i]), energy_j=float(eng[i]),
+              exit_prob=float(probs[i]) if exits else None)
+        for i in range(n)
+    )
+    ee = EarlyExit(enabled=exits, num_classes=int(rng.integers(2, 1000)))
+
+    def link() -> Link:
+        return Link(float(_log_uniform(rng, 1, 1000)), float(_log_uniform(rng, 1, 1000)), float(rng.uniform(0, 80)))
+
+    if kind == "mec":
+        tiers = (Tier("device", float(rng.uniform(2, 20)), float(rng.uniform(0.2, 3))), Tier("edge", 1.0),
+                 Tier("cloud", float(rng.uniform(0.1, 1.0))))
+        sc = MecScenario(tiers=tiers, te=link(), ec=link(), w_energy=float(rng.uniform(0, 600)),
+                         w_deploy=float(rng.uniform(0, 1000)), early_exit=ee)
+    else:
+        sc = D2DScenario(device=Tier("device", float(rng.uniform(2, 20))),
+                         collaborator=Tier("co", float(rng.uniform(1, 20))),
+                         link=D2DLink(float(_log_uniform(rng, 1, 500)), float(rng.uniform(0, 80))),
+                         w_energy=float(rng.uniform(0, 600)), early_exit=ee)
+    return Problem(Profile(f"random-{seed}", blocks), sc, name=f"random-{kind}-{n}-{seed}")
+
+
+def random_problem(seed: int, n: int, kind: str | None = None, exits: bool | None = None, *,
+                   wide: bool = False) -> Problem:
+    """A seeded random problem of `n` blocks. Default: layered blocks, either scenario,
+    collaborator pools and early exits drawn when `kind` / `exits` are None. `wide=True`
+    (the solver tests): measured blocks and links spread over several decades, MEC unless
+    `kind` says otherwise, no exits unless asked."""
+    if wide:
+        return _wide_problem(seed, n, kind or "mec", bool(exits))
     rng = np.random.default_rng(seed)
     kind = kind or ("mec" if rng.random() < 0.6 else "d2d")
     exits = bool(rng.random() < 0.5) if exits is None else exits

@@ -10,7 +10,7 @@ from problems import Problem
 from problems.build import make_scenario
 from problems.paper import PAPER_MODELS, paper_profile
 from problems.profile import Block, Profile
-from problems.scenario import D2DLink, D2DScenario, EarlyExit, Link, MecScenario, Tier
+from problems.scenario import EarlyExit
 
 KINDS = ("mec", "d2d")
 PRESETS = ("5g_avg", "5g_worst", "5g_best")
@@ -31,36 +31,6 @@ def paper_problems(presets=("5g_avg",), kinds=KINDS) -> list[Problem]:
 
 def _log_uniform(rng: np.random.Generator, lo: float, hi: float, size=None):
     return np.exp(rng.uniform(np.log(lo), np.log(hi), size))
-
-
-def random_problem(seed: int, n: int, kind: str = "mec", exits: bool = False) -> Problem:
-    """A random chain of n blocks on random links; with `exits`, random exit branches."""
-    rng = np.random.default_rng(seed)
-    sizes = _log_uniform(rng, 0.05, 3000.0, n + 1)
-    lat = _log_uniform(rng, 0.01, 300.0, n)
-    eng = _log_uniform(rng, 1e-4, 3.0, n)
-    probs = np.where(rng.random(n) < 0.7, rng.uniform(0, 1, n), 0.0) if exits else np.zeros(n)
-    blocks = tuple(
-        Block(f"b{i}", float(sizes[i]), float(sizes[i + 1]), latency_ms=float(lat[i]), energy_j=float(eng[i]),
-              exit_prob=float(probs[i]) if exits else None)
-        for i in range(n)
-    )
-    ee = EarlyExit(enabled=exits, num_classes=int(rng.integers(2, 1000)))
-
-    def link() -> Link:
-        return Link(float(_log_uniform(rng, 1, 1000)), float(_log_uniform(rng, 1, 1000)), float(rng.uniform(0, 80)))
-
-    if kind == "mec":
-        tiers = (Tier("device", float(rng.uniform(2, 20)), float(rng.uniform(0.2, 3))), Tier("edge", 1.0),
-                 Tier("cloud", float(rng.uniform(0.1, 1.0))))
-        sc = MecScenario(tiers=tiers, te=link(), ec=link(), w_energy=float(rng.uniform(0, 600)),
-                         w_deploy=float(rng.uniform(0, 1000)), early_exit=ee)
-    else:
-        sc = D2DScenario(device=Tier("device", float(rng.uniform(2, 20))),
-                         collaborator=Tier("co", float(rng.uniform(1, 20))),
-                         link=D2DLink(float(_log_uniform(rng, 1, 500)), float(rng.uniform(0, 80))),
-                         w_energy=float(rng.uniform(0, 600)), early_exit=ee)
-    return Problem(Profile(f"random-{seed}", blocks), sc, name=f"random-{kind}-{n}-{seed}")
 
 
 def chain_problem(n: int, seed: int = 0, kind: str = "mec") -> Problem:

@@ -14,11 +14,14 @@ from pathlib import Path
 
 import pytest
 from config_compose import composer
+from hydra.errors import HydraException
+from omegaconf.errors import OmegaConfBaseException
 from problem_factory import mutated
 
 from benchmark.cli_errors import error_line
 from benchmark.job import run_job
 from problems.build import build_problem
+from problems.errors import ProblemError
 from problems.instance import problem_to_dict
 
 GOOD = problem_to_dict(build_problem({"name": "alexnet"}, {"kind": "mec"}, {}))
@@ -110,7 +113,7 @@ def _in_process(compose, tmp: Path, case) -> tuple[str | None, Path]:
     task = [a for a in args if not a.startswith("hydra.")]
     try:
         run_job(compose(task), out, task)
-    except Exception as exc:  # what the command turns into one line
+    except (ProblemError, HydraException, OmegaConfBaseException) as exc:  # what the command turns into one line
         return error_line(exc, args), out
     return None, out
 

@@ -10,6 +10,8 @@ import threading
 from pathlib import Path
 
 import pytest
+from hydra.errors import HydraException
+from omegaconf.errors import OmegaConfBaseException
 from reliability_helpers import cli, config
 
 from benchmark.cli_errors import error_line
@@ -146,6 +148,12 @@ def test_the_timeout_is_bounded(tmp_path, value):
 @pytest.mark.parametrize("seed", [-1, 2**64, 1e30])
 def test_a_learned_solvers_seed_is_a_config_error(tmp_path, solver, seed):
     refused(lambda: make_solver(solver, {"seed": seed}), "solver.seed")
+    if isinstance(seed, float):  # not an integer: the config schema refuses it when the config is composed
+        args = [f"solver={solver}", f"solver.seed={seed}"]
+        with pytest.raises((HydraException, OmegaConfBaseException)) as err:
+            config(*args)
+        assert error_line(err.value, args).startswith("error: solver.seed: must be an integer")
+        return
     refused_job(tmp_path, f"solver={solver}", f"solver.seed={seed}", words=("solver.seed",))
 
 

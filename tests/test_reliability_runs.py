@@ -23,10 +23,10 @@ from benchmark.callbacks import SweepReport
 from benchmark.job import describe, run_job
 from benchmark.plugins import load_plugins
 from benchmark.runner import TimingConfig, run
-from benchmark.text import clean
 from problems import Problem
 from problems.build import build_problem
 from problems.errors import FieldError
+from problems.text import clean
 from reports.__main__ import main as report_main
 from reports.collect import read_sweep
 from solvers import iorlo

@@ -8,7 +8,8 @@ import pytest
 from dag_factory import random_dags, synthetic_dag
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from solver_helpers import all_assignments, brute_optimum, random_problem
+from problem_factory import random_problem
+from solver_helpers import all_assignments, brute_optimum
 
 from benchmark.reference import reference
 from benchmark.runner import TimingConfig, run
@@ -60,7 +61,7 @@ def test_mincut_is_the_two_tier_optimum(problem, server):
 @settings(max_examples=40, deadline=None)
 @given(st.integers(0, 2**32 - 1), st.integers(1, 9), st.sampled_from(["mec", "d2d"]))
 def test_mincut_on_chains(seed, n, kind):
-    problem = random_problem(seed, n, kind)
+    problem = random_problem(seed, n, kind, wide=True)
     tiers = server_tiers(problem, "cloud")
     best = float(problem.evaluate(all_assignments(n, tiers)).cost.min())
     assert solve("mincut", problem).info["value"] == pytest.approx(best, rel=1e-9)
@@ -79,7 +80,7 @@ def test_mincut_pays_both_directions_of_an_asymmetric_link():
 
 def test_mincut_refuses_early_exits():
     with pytest.raises(Unsupported, match="early exits"):
-        solve("mincut", random_problem(3, 5, "mec", exits=True))
+        solve("mincut", random_problem(3, 5, "mec", exits=True, wide=True))
 
 
 @settings(max_examples=30, deadline=None)
@@ -146,7 +147,7 @@ def test_an_unproven_reference_is_the_bound(monkeypatch):
 
 
 def test_the_chain_reference_stays_dp():
-    problem = random_problem(1, 8, "mec")
+    problem = random_problem(1, 8, "mec", wide=True)
     ref = reference(problem)
     assert (ref.kind, ref.solver) == ("optimal", "dp")
 
@@ -181,7 +182,7 @@ def test_dp_refuses_a_dag_through_the_runner():
 
 
 def test_ilp_on_a_chain_keeps_the_chain_program():
-    problem = random_problem(5, 12, "mec")
+    problem = random_problem(5, 12, "mec", wide=True)
     sol = solve("ilp", problem)
     assert "program" not in sol.info
     assert sol.info["value"] == pytest.approx(optimum(component_tables(problem.chain, None))[1], rel=1e-9)

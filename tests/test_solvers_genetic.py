@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from solver_helpers import random_problem
+from problem_factory import random_problem
 
 from problems.errors import FieldError
 from solvers import make_solver
@@ -18,7 +18,7 @@ SMALL = [(seed, 1 + seed % 8, kind, seed % 3 == 0) for seed in range(30) for kin
 
 @pytest.mark.parametrize(("seed", "n", "kind", "exits"), SMALL)
 def test_reaches_the_optimum_up_to_8_blocks(seed, n, kind, exits):
-    problem = random_problem(seed, n, kind, exits)
+    problem = random_problem(seed, n, kind, exits, wide=True)
     sol = make_solver("genetic").solve(problem, np.random.default_rng(seed))
     assert sol.info["value"] == pytest.approx(optimum(problem.cost_tables)[1], rel=1e-9)
 
@@ -26,7 +26,7 @@ def test_reaches_the_optimum_up_to_8_blocks(seed, n, kind, exits):
 def test_reaches_the_optimum_without_the_uniform_seeds():
     # the single-tier starting points are not what finds these optima
     for seed in range(10):
-        problem = random_problem(100 + seed, 8, "mec")
+        problem = random_problem(100 + seed, 8, "mec", wide=True)
         sol = make_solver("genetic", {"seed_uniform": False}).solve(problem, np.random.default_rng(seed))
         assert sol.info["value"] == pytest.approx(optimum(problem.cost_tables)[1], rel=1e-9)
 
@@ -35,7 +35,7 @@ def test_reaches_the_optimum_without_the_uniform_seeds():
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 20), kind=st.sampled_from(["mec", "d2d"]),
        exits=st.booleans(), crossover=st.sampled_from(["two_point", "uniform"]))
 def test_valid_scored_and_deterministic(seed, n, kind, exits, crossover):
-    problem = random_problem(seed, n, kind, exits)
+    problem = random_problem(seed, n, kind, exits, wide=True)
     cfg = {"population": 24, "generations": 15, "crossover": crossover}
     a = make_solver("genetic", cfg).solve(problem, np.random.default_rng(seed))
     b = make_solver("genetic", cfg).solve(problem, np.random.default_rng(seed))
@@ -47,7 +47,7 @@ def test_valid_scored_and_deterministic(seed, n, kind, exits, crossover):
 
 
 def test_stops_on_stagnation():
-    problem = random_problem(1, 3, "d2d")  # 8 assignments: the best is found at once
+    problem = random_problem(1, 3, "d2d", wide=True)  # 8 assignments: the best is found at once
     sol = make_solver("genetic", {"patience": 5}).solve(problem, np.random.default_rng(0))
     assert sol.info["stopped"] == "stagnation"
     assert sol.info["generations"] == 5

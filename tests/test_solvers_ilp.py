@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
-from solver_helpers import all_assignments, paper_problems, random_problem
+from problem_factory import random_problem
+from solver_helpers import all_assignments, paper_problems
 
 from problems.errors import FieldError
 from solvers import Unsupported, make_solver
@@ -30,7 +31,7 @@ def ilp(problem, **params):
     backend=st.sampled_from(BACKENDS),
 )
 def test_equals_dp(seed, n, kind, exits, backend):
-    problem = random_problem(seed, n, kind, exits)
+    problem = random_problem(seed, n, kind, exits, wide=True)
     if exits and backend == "cp-sat" and problem.chain.has_exits:
         with pytest.raises(Unsupported, match="cp-sat"):
             ilp(problem, backend=backend)
@@ -54,7 +55,7 @@ def test_equals_dp_on_paper_models(backend):
 
 def test_exits_linearization_matches_dp_on_a_known_case():
     # exits on every block with large probabilities: the reach terms matter
-    problem = random_problem(11, 7, "mec", exits=True)
+    problem = random_problem(11, 7, "mec", exits=True, wide=True)
     assert problem.chain.has_exits
     plain = optimum(problem.cost_tables)
     sol = ilp(problem, backend="scip")
@@ -79,7 +80,7 @@ def constrained_brute(problem, max_latency=np.inf, max_energy=np.inf):
     eng_q=st.floats(0.0, 1.0) | st.none(),
 )
 def test_limits_are_respected_and_optimal(seed, n, kind, exits, backend, lat_q, eng_q):
-    problem = random_problem(seed, n, kind, exits)
+    problem = random_problem(seed, n, kind, exits, wide=True)
     if backend == "cp-sat" and problem.chain.has_exits:
         backend = "scip"
     _, ev = constrained_brute(problem)
@@ -118,7 +119,7 @@ def test_latency_limit_changes_the_answer():
 
 
 def test_infeasible_limit_is_unsupported():
-    problem = random_problem(5, 6, "mec")
+    problem = random_problem(5, 6, "mec", wide=True)
     with pytest.raises(Unsupported, match="infeasible"):
         ilp(problem, max_latency_ms=1e-6)
 
@@ -126,7 +127,7 @@ def test_infeasible_limit_is_unsupported():
 @pytest.mark.parametrize("time_limit_s", [0.001, 0.2])
 def test_time_limit_returns_a_valid_incumbent_or_says_why(time_limit_s):
     # 500 blocks with 120 tier changes at the optimum and a binding latency limit: not solved at the root
-    problem = random_problem(13, 500, "d2d")
+    problem = random_problem(13, 500, "d2d", wide=True)
     fastest = optimum(component_tables(problem.chain, (1, 0, 0)))[1]
     limit = fastest + 0.5 * (problem.score(optimum(problem.cost_tables)[0])["latency_ms"] - fastest)
     try:
@@ -142,14 +143,14 @@ def test_time_limit_returns_a_valid_incumbent_or_says_why(time_limit_s):
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_deterministic(backend):
-    problem = random_problem(7, 9, "mec")
+    problem = random_problem(7, 9, "mec", wide=True)
     a = make_solver("ilp", {"backend": backend}).solve(problem, RNG(1)).assignment
     b = make_solver("ilp", {"backend": backend}).solve(problem, RNG(1)).assignment
     assert a.tolist() == b.tolist()
 
 
 def test_info_records_the_backend_run():
-    info = ilp(random_problem(3, 8, "mec"), time_limit_s=10.0).info
+    info = ilp(random_problem(3, 8, "mec", wide=True), time_limit_s=10.0).info
     for key in ("status", "backend", "objective", "bound", "gap", "nodes", "iterations", "variables", "wall_s"):
         assert key in info
     assert info["gap"] <= 1e-6

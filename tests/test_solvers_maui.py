@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
-from solver_helpers import all_assignments, paper_problems, random_problem
+from problem_factory import random_problem
+from solver_helpers import all_assignments, paper_problems
 
 from problems.errors import FieldError
 from solvers import Unsupported, make_solver
@@ -31,7 +32,7 @@ def brute_min_energy(problem, remote: int, budget: float) -> float | None:
     backend=st.sampled_from(["cbc", "scip", "cp-sat"]),
 )
 def test_equals_brute_force_under_budget(seed, n, kind, exits, remote, factor, backend):
-    problem = random_problem(seed, n, kind, exits)
+    problem = random_problem(seed, n, kind, exits, wide=True)
     if backend == "cp-sat" and problem.chain.has_exits:
         backend = "scip"
     local = problem.score(problem.fixed(0))["latency_ms"]
@@ -68,13 +69,13 @@ def test_default_budget_is_never_slower_than_local():
 
 
 def test_tight_budget_is_unsupported_with_reason():
-    problem = random_problem(2, 5, "mec")
+    problem = random_problem(2, 5, "mec", wide=True)
     with pytest.raises(Unsupported, match="infeasible: no assignment meets latency_ms"):
         make_solver("maui", {"latency_budget_ms": 1e-6}).solve(problem, np.random.default_rng(0))
 
 
 def test_deterministic():
-    problem = random_problem(9, 9, "d2d")
+    problem = random_problem(9, 9, "d2d", wide=True)
     runs = [make_solver("maui").solve(problem, np.random.default_rng(s)).assignment.tolist() for s in (1, 1, 2)]
     assert runs[0] == runs[1] == runs[2]
 

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from solver_helpers import paper_problem, random_problem
+from problem_factory import random_problem
+from solver_helpers import paper_problem
 
 from problems import Problem
 from problems.errors import FieldError
@@ -37,7 +38,7 @@ def brute_split(problem, objective: str, server: int) -> tuple[int, float]:
     exits=st.booleans(),
 )
 def test_equals_brute_force_over_splits(seed, n, kind, objective, server, exits):
-    problem = random_problem(seed, n, kind, exits)
+    problem = random_problem(seed, n, kind, exits, wide=True)
     tier = {"mec": {"edge": 1, "cloud": 2}[server], "d2d": 1}[kind]
     sol = make_solver("neurosurgeon", {"objective": objective, "server": server}).solve(
         problem, np.random.default_rng(0)

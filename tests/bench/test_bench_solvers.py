@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from solver_helpers import KINDS, PRESETS, chain_problem, paper_problem, random_problem
+from problem_factory import random_problem
+from solver_helpers import KINDS, PRESETS, chain_problem, paper_problem
 
 from benchmark.runner import gap
 from problems.paper import PAPER_MODELS
@@ -71,7 +72,8 @@ def test_genetic_all_presets(benchmark, model, preset, kind, seed_uniform):
     measure(benchmark, "genetic", {"seed_uniform": seed_uniform}, paper_problem(model, kind, preset), 10)
 
 
-CHAINS = {"paper-net": lambda kind: chain_problem(500, 0, kind), "random13": lambda kind: random_problem(13, 500, kind)}
+CHAINS = {"paper-net": lambda kind: chain_problem(500, 0, kind),
+          "random13": lambda kind: random_problem(13, 500, kind, wide=True)}
 
 
 def halfway_latency(problem) -> float:

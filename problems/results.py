@@ -5,7 +5,7 @@ could have edited (or that a crash or another program left behind). `read_result
 checks the fields they rely on, so a bad file is one reason (`overrides[0]: must be a
 string`) that the caller turns into a one-line warning, then skips or re-runs the job,
 instead of a traceback somewhere downstream. Every string of a good row is cleaned
-(`benchmark.text.clean`) on the way in.
+(`problems.text.clean`) on the way in.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from benchmark.text import clean, clean_all
+from problems.text import clean, clean_all
 
 RESULT = "result.json"
 MAX_RESULT_BYTES = 64 * 2**20  # a result row is kilobytes; anything this large is not one

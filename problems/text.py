@@ -11,7 +11,6 @@ else, accents and CJK included, stays as it is.
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -42,16 +41,7 @@ def clean_all(value: Any) -> Any:
     return value
 
 
-def error_line(exc: BaseException, argv: list[str] | None = None) -> str:
-    """The one line a refused input prints: `error: <message>`, cleaned. Hydra and
-    OmegaConf errors (an interpolation that does not resolve) say it in their own words
-    over several lines; `benchmark.cli_errors.one_line` names the key instead."""
-    from hydra.errors import HydraException
-    from omegaconf.errors import OmegaConfBaseException
-
-    text = str(exc)
-    if isinstance(exc, HydraException | OmegaConfBaseException):
-        from benchmark.cli_errors import one_line
-
-        text = one_line(exc, sys.argv[1:] if argv is None else argv)
-    return "error: " + clean(" ".join(text.split()) or type(exc).__name__)
+def error_line(exc: BaseException) -> str:
+    """The one line a refused input prints: `error: <message>`, cleaned and on one line
+    (`benchmark.cli_errors.error_line` first puts Hydra's and OmegaConf's errors in one line)."""
+    return "error: " + clean(" ".join(str(exc).split()) or type(exc).__name__)
