@@ -6,12 +6,17 @@ boundary terms of `problems.tables` (the exit branch paid and the reach kept at 
 change; 0 and 1 without exits). Expectations are linear in the reach, so this is exact
 with early exits too. Chains only: a DAG's fan-out is paid once per destination tier,
 which this recursion cannot see. O(n k^2) time, O(n k) memory. Ties go to the lower
-tier. The loop is compiled with numba: a decision on 17 blocks takes microseconds.
+tier. Long chains run a loop compiled with numba (a decision on 10,000 blocks takes a
+millisecond); short ones the same recursion vectorized over tier pairs in numpy, with the
+same operations in the same order (so the same floats, ties and answer), because
+importing numba and loading its compiled code costs a fresh process about a second,
+a thousand times the work on a paper model.
 """
 
 from __future__ import annotations
 
-import numba
+import functools
+
 import numpy as np
 
 from problems import Problem
@@ -19,11 +24,39 @@ from problems.tables import CostTables
 from solvers.base import Solution, Solver, Unsupported
 from solvers.registry import register
 
+#: chains of at most this many (block, tier) states take the numpy path
+NUMPY_MAX_STATES = 1024
 DAG_REASON = ("dp solves chains only: on a DAG a block's output is paid once per destination tier; "
               "use ilp (exact, any tiers) or mincut (exact, two tiers)")
 
 
-@numba.njit(cache=True)
+def _backward_numpy(unary, trans, final, pay, gain):
+    """`_backward`'s recursion for all (s, t) of a step at once; argmin keeps the lowest tier."""
+    n, k = unary.shape
+    value = final.copy()
+    choice = np.zeros((n, k), dtype=np.int64)
+    rows = np.arange(k)
+    for i in range(n - 2, -1, -1):
+        v = pay[i] + gain[i] * (unary[i + 1][None, :] + trans[i + 1] + value[None, :])
+        choice[i] = v.argmin(axis=1)
+        value = v[rows, choice[i]]
+    last = unary[0] + trans[0, 0] + value
+    first = int(last.argmin())
+    out = np.empty(n, dtype=np.int64)
+    out[0] = first
+    for i in range(n - 1):
+        out[i + 1] = choice[i, out[i]]
+    return out, float(last[first])
+
+
+@functools.cache
+def _compiled():
+    """The numba loop, compiled (or loaded from numba's cache) on first use."""
+    import numba
+
+    return numba.njit(cache=True)(_backward)
+
+
 def _backward(unary, trans, final, pay, gain):  # pragma: no cover - compiled
     n, k = unary.shape
     value = final.copy()
@@ -59,7 +92,10 @@ def optimum(tables: CostTables) -> tuple[np.ndarray, float]:
     """Optimal assignment and its expected cost for scalar chain tables."""
     if tables.dag is not None:
         raise Unsupported(DAG_REASON)
-    return _backward(tables.unary, tables.trans, tables.final, tables.pay, tables.gain)
+    args = (tables.unary, tables.trans, tables.final, tables.pay, tables.gain)
+    if tables.unary.size <= NUMPY_MAX_STATES:
+        return _backward_numpy(*args)
+    return _compiled()(*args)
 
 
 @register
