@@ -137,6 +137,27 @@ def solver_schema(name: str) -> type:
 
 
 # -- registration ----------------------------------------------------------------------------------
+_PENDING = "partbench: solver schema made on first use"
+
+
+class _LazySolverSchemas(dict):
+    """The ConfigStore group `solver`: an entry `<name>_schema.yaml` is made (its solver's
+    module imported, torch for iorlo) only when Hydra opens it. ConfigStore reads a group
+    with `in`, `[]` and `keys()` only, so listing the options imports nothing."""
+
+    def __getitem__(self, key: str) -> Any:
+        value = super().__getitem__(key)
+        if isinstance(value, str) and value == _PENDING:
+            from hydra.core.config_store import ConfigNode
+            from omegaconf import OmegaConf
+
+            name = key.removesuffix(".yaml").removesuffix("_schema")
+            value = ConfigNode(name=key, node=OmegaConf.structured(solver_schema(name)), group="solver",
+                               package=None, provider=None)
+            super().__setitem__(key, value)
+        return value
+
+
 @functools.cache
 def register() -> None:
     """Store every schema in Hydra's ConfigStore (once per process; before the config is composed)."""
@@ -145,12 +166,14 @@ def register() -> None:
     from problems.build import SCENARIO_SCHEMAS
     from problems.models import ModelConfig
     from problems.networks import NetworkConfig
-    from solvers import available
+    from solvers.registry import names
 
     cs = ConfigStore.instance()
     cs.store(name="base_config", node=BaseConfig)
-    for name in available():
-        cs.store(group="solver", name=f"{name}_schema", node=solver_schema(name))
+    group = _LazySolverSchemas(cs.repo.get("solver") or {})
+    for name in names():  # made when Hydra opens one: a run imports only its own solver's module
+        group.setdefault(f"{name}_schema.yaml", _PENDING)
+    cs.repo["solver"] = group
     for kind, cls in SCENARIO_SCHEMAS.items():
         cs.store(group="scenario", name=f"{kind}_schema", node=schema_of(cls))
     cs.store(group="model", name="model_schema", node=schema_of(ModelConfig))
