@@ -295,7 +295,7 @@ def test_a_dp_run_imports_no_other_solver_and_no_heavy_library(tmp_path):
 
 
 @pytest.mark.parametrize("kind", ["mec", "d2d"])
-def test_the_numpy_dp_gives_the_compiled_dps_answer_exactly(kind):
+def test_the_short_chain_dp_gives_the_compiled_dps_answer_exactly(kind):
     from problem_factory import random_problem
 
     from solvers import dp
@@ -303,8 +303,8 @@ def test_the_numpy_dp_gives_the_compiled_dps_answer_exactly(kind):
     for seed in range(60):
         tables = random_problem(seed, 1 + seed % 40, kind=kind).cost_tables
         args = (tables.unary, tables.trans, tables.final, tables.pay, tables.gain)
-        (fast, fast_cost), (jit, jit_cost) = dp._backward_numpy(*args), dp._compiled()(*args)
+        (fast, fast_cost), (jit, jit_cost) = dp._backward_small(*args), dp._compiled()(*args)
         assert np.array_equal(fast, jit) and fast_cost == jit_cost, seed
     ties = [np.zeros_like(a) for a in args[:3]] + [np.zeros_like(args[3]), np.ones_like(args[4])]
-    assert np.array_equal(dp._backward_numpy(*ties)[0], dp._compiled()(*ties)[0])  # ties: the lower tier
-    assert not dp._backward_numpy(*ties)[0].any()
+    assert np.array_equal(dp._backward_small(*ties)[0], dp._compiled()(*ties)[0])  # ties: the lower tier
+    assert not dp._backward_small(*ties)[0].any()
