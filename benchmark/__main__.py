@@ -23,12 +23,11 @@ from omegaconf.errors import OmegaConfBaseException
 
 from benchmark.cli_errors import error_line
 from benchmark.job import hydra_record, record_refused, run_job
-from benchmark.schemas import group_default, register, solvers_on_command_line
+from benchmark.schemas import register
 from problems.errors import ProblemError
 from problems.text import clean
 
-#: the config schemas conf/ extends, for the solvers this command line can run (benchmark.schemas)
-register(solvers_on_command_line(sys.argv[1:], group_default("solver")))
+register()  # the config schemas conf/ extends; a solver's is made when Hydra opens it (benchmark.schemas)
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")

@@ -40,12 +40,12 @@ def _cpu_model() -> str:
 
 @functools.cache
 def machine() -> dict[str, object]:
-    try:
+    try:  # POSIX: no need to import psutil (tens of milliseconds) for one number
+        memory_gb = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
+    except (AttributeError, ValueError, OSError):
         import psutil
 
         memory_gb = round(psutil.virtual_memory().total / 2**30, 1)
-    except ImportError:  # pragma: no cover - psutil is a dependency
-        memory_gb = None
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return {
         "node": platform.node(),

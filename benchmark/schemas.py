@@ -26,18 +26,14 @@ import functools
 import types
 import typing
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Optional
 
-import yaml
 from omegaconf import MISSING
 
 from benchmark.isolate import IsolationConfig
 from benchmark.reference import ReferenceConfig
 from benchmark.runner import TimingConfig
-from problems.errors import FieldError
 from problems.instance import MAX_INSTANCE_MB
-from problems.overrides import parse_override
 
 
 @dataclass
@@ -143,69 +139,44 @@ def solver_schema(name: str) -> type:
 
 
 # -- registration ----------------------------------------------------------------------------------
-CONF = Path(__file__).resolve().parents[1] / "conf"
-_registered: set[str] = set()  # what is in the ConfigStore already: "base" and solver names
-#: characters of a sweep value that Hydra expands itself (glob, range, choice, interpolation)
-_EXPANDED = set("()[]{}*$")
+_PENDING = "partbench: solver schema made on first use"
 
 
-def group_default(group: str, config: Path = CONF / "config.yaml") -> str | None:
-    """The option of `group` in the defaults list of `config` (`solver: dp` -> "dp")."""
-    data = yaml.safe_load(config.read_text()) or {}
-    for entry in data.get("defaults") or []:
-        if isinstance(entry, dict) and group in entry:
-            return str(entry[group])
-    return None
+class _LazySolverSchemas(dict):
+    """The ConfigStore group `solver`: an entry `<name>_schema.yaml` is made (its solver's
+    module imported, torch for iorlo) only when Hydra opens it. ConfigStore reads a group
+    with `in`, `[]` and `keys()` only, so listing the options imports nothing."""
+
+    def __getitem__(self, key: str) -> Any:
+        value = super().__getitem__(key)
+        if isinstance(value, str) and value == _PENDING:
+            from hydra.core.config_store import ConfigNode
+            from omegaconf import OmegaConf
+
+            name = key.removesuffix(".yaml").removesuffix("_schema")
+            value = ConfigNode(name=key, node=OmegaConf.structured(solver_schema(name)), group="solver",
+                               package=None, provider=None)
+            super().__setitem__(key, value)
+        return value
 
 
-def solvers_on_command_line(argv: list[str], default: str | None) -> list[str] | None:
-    """The solver options a command line can select, so that only their modules (torch,
-    OR-Tools, Optuna) are imported to build their schemas; None when any may be selected
-    (an experiment, a glob or another sweep expression Hydra expands)."""
-    chosen: list[str] = []
-    for arg in argv:
-        if arg.startswith("-"):
-            continue
-        override = parse_override(arg)
-        if override.key == "experiment/depth_model":  # one depth case: the solver comes from the command line
-            continue
-        if override.key.split("/")[0] == "experiment":  # a named sweep chooses its own solvers
-            return None
-        if override.key == "solver" and override.has_value:
-            if _EXPANDED & set(override.value):
-                return None
-            chosen += [v.strip() for v in override.value.split(",") if v.strip()]
-    if not chosen and default is not None:
-        chosen = [default]
-    return chosen
-
-
-def register(solvers: list[str] | None = None) -> None:
-    """Store the schemas in Hydra's ConfigStore, before the config is composed: the top level,
-    the problem groups and the schemas of `solvers` (None: every solver). A name that is no
-    solver is left to Hydra, which reports the unknown option."""
+@functools.cache
+def register() -> None:
+    """Store every schema in Hydra's ConfigStore (once per process; before the config is composed)."""
     from hydra.core.config_store import ConfigStore
 
-    from solvers import available, solver_class
+    from problems.build import SCENARIO_SCHEMAS
+    from problems.models import ModelConfig
+    from problems.networks import NetworkConfig
+    from solvers.registry import names
 
     cs = ConfigStore.instance()
-    if "base" not in _registered:
-        from problems.build import SCENARIO_SCHEMAS
-        from problems.models import ModelConfig
-        from problems.networks import NetworkConfig
-
-        cs.store(name="base_config", node=BaseConfig)
-        for kind, cls in SCENARIO_SCHEMAS.items():
-            cs.store(group="scenario", name=f"{kind}_schema", node=schema_of(cls))
-        cs.store(group="model", name="model_schema", node=schema_of(ModelConfig))
-        cs.store(group="network", name="network_schema", node=schema_of(NetworkConfig))
-        _registered.add("base")
-    for name in available() if solvers is None else solvers:
-        if name in _registered:
-            continue
-        try:
-            solver_class(name)
-        except FieldError:
-            continue
-        cs.store(group="solver", name=f"{name}_schema", node=solver_schema(name))
-        _registered.add(name)
+    cs.store(name="base_config", node=BaseConfig)
+    group = _LazySolverSchemas(cs.repo.get("solver") or {})
+    for name in names():  # made when Hydra opens one: a run imports only its own solver's module
+        group.setdefault(f"{name}_schema.yaml", _PENDING)
+    cs.repo["solver"] = group
+    for kind, cls in SCENARIO_SCHEMAS.items():
+        cs.store(group="scenario", name=f"{kind}_schema", node=schema_of(cls))
+    cs.store(group="model", name="model_schema", node=schema_of(ModelConfig))
+    cs.store(group="network", name="network_schema", node=schema_of(NetworkConfig))

@@ -43,7 +43,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from benchmark.cli_errors import error_line, run_cli
 from benchmark.runner import TimingConfig, run
-from benchmark.schemas import RUNNER_KEYS, register, solvers_on_command_line
+from benchmark.schemas import RUNNER_KEYS, register
 from problems import Problem
 from problems.atomic import atomic_write_text
 from problems.build import build_problem
@@ -345,5 +345,5 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
-    register(solvers_on_command_line(sys.argv[1:], "genetic"))  # the schemas of the solver files it can read
+    register()  # the config schemas conf/ extends (benchmark.schemas)
     run_cli(main)

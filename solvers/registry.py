@@ -52,6 +52,13 @@ def _load(name: str) -> None:
         importlib.import_module(f"solvers.{module}")
 
 
+def names() -> list[str]:
+    """Every solver's name without importing any solver module: a module is named after
+    its solver unless `MODULES` says otherwise; plugins registered so far are included."""
+    named = set(MODULES.values())
+    return sorted({*MODULES, *(m for m in _modules() if m not in named), *_REGISTRY})
+
+
 def available() -> list[str]:
     """Every registered solver: partbench's own and those plugins registered."""
     _discover()

@@ -181,7 +181,7 @@ def test_tune_errors_are_one_line(tmp_path, args):
 @pytest.mark.parametrize("sweep", [False, True], ids=["run", "sweep"])
 def test_an_unresolvable_interpolation_is_one_line(tmp_path, sweep):
     args = ["-m", f"hydra.sweep.dir={tmp_path / 's'}"] if sweep else [f"hydra.run.dir={tmp_path / 'r'}"]
-    proc = cli("seed=${oc.env:PARTBENCH_NOPE}", *args, cwd=tmp_path)
+    proc = cli(*args, "seed=${oc.env:PARTBENCH_NOPE}", cwd=tmp_path)
     assert proc.returncode == 2
     errors = [ln for ln in proc.stderr.splitlines() if not ln.startswith("[")]  # Hydra's launch log
     assert errors[0].startswith("error: ") and "PARTBENCH_NOPE" in errors[0] and "seed" in errors[0]

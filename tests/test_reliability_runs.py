@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import reliability_solvers  # noqa: F401 - registers the test solvers
 import torch
@@ -291,3 +292,19 @@ def test_a_dp_run_imports_no_other_solver_and_no_heavy_library(tmp_path):
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().splitlines()[-1] == "['solvers.base', 'solvers.dp', 'solvers.registry']"
+
+
+@pytest.mark.parametrize("kind", ["mec", "d2d"])
+def test_the_short_chain_dp_gives_the_compiled_dps_answer_exactly(kind):
+    from problem_factory import random_problem
+
+    from solvers import dp
+
+    for seed in range(60):
+        tables = random_problem(seed, 1 + seed % 40, kind=kind).cost_tables
+        args = (tables.unary, tables.trans, tables.final, tables.pay, tables.gain)
+        (fast, fast_cost), (jit, jit_cost) = dp._backward_small(*args), dp._compiled()(*args)
+        assert np.array_equal(fast, jit) and fast_cost == jit_cost, seed
+    ties = [np.zeros_like(a) for a in args[:3]] + [np.zeros_like(args[3]), np.ones_like(args[4])]
+    assert np.array_equal(dp._backward_small(*ties)[0], dp._compiled()(*ties)[0])  # ties: the lower tier
+    assert not dp._backward_small(*ties)[0].any()

@@ -82,7 +82,7 @@ def test_resume_skips_finished_jobs_and_keeps_their_files(tmp_path):
     kept = {job: {name: ((sweep / job / name).read_bytes(), (sweep / job / name).stat().st_mtime_ns)
                   for name in ("result.json", "instance.json")} for job in ("0", "2")}
     failed_before = (sweep / "1" / "result.json").read_text()
-    second = cli(*args, "solver.name=dp,test_crash,device_only,cloud_only", "resume=true", cwd=tmp_path)
+    second = cli(*args, "solver.name=dp,test_crash,device_only", "resume=true", cwd=tmp_path)
     assert second.returncode == 0, second.stderr
     assert second.stdout.count("(resumed: kept") == 2
     for job, files in kept.items():
@@ -92,8 +92,10 @@ def test_resume_skips_finished_jobs_and_keeps_their_files(tmp_path):
     rerun = json.loads((sweep / "1" / "result.json").read_text())
     assert rerun["status"] == "failed" and (sweep / "1" / "result.json").read_text() != failed_before
     df = results(sweep)
-    assert list(df["solver"]) == ["dp", "test_crash", "device_only", "cloud_only"]
+    assert list(df["solver"]) == ["dp", "test_crash", "device_only"]
     assert all("resume=true" not in o for o in df["overrides"])
+    other = cli(*args, "solver.name=dp,test_crash,device_only,cloud_only", "resume=true", cwd=tmp_path)
+    assert other.returncode == 2 and "holds another sweep" in other.stderr  # a different sweep: refused
 
 
 def test_resume_counts_only_ok_results_made_with_the_same_overrides(tmp_path):
@@ -110,7 +112,7 @@ def test_resume_counts_only_ok_results_made_with_the_same_overrides(tmp_path):
 @pytest.mark.parametrize(("override", "message"), [
     ("resume=maybe", "error: resume: must be true or false (got 'maybe')"),
     ("plugins=[no_such_module_xyz]", "error: plugins[0]: cannot import module"),
-    ("solver.timeout_s=-1", "error: solver.timeout_s: must be null or a positive number of seconds (got -1)"),
+    ("solver.timeout_s=-1", "error: solver.timeout_s: must be null or a number of seconds in (0, 604800] (got -1)"),
     ("isolation.start_method=thread", "error: isolation.start_method: choose one of"),
 ])
 def test_bad_run_keys_are_one_line_and_write_nothing(tmp_path, override, message):
