@@ -12,7 +12,6 @@ import pytest
 from dag_factory import synthetic_dag
 
 from problems.build import build_problem
-from problems.models import MODEL_NAMES
 from solvers import make_solver
 
 pytestmark = pytest.mark.bench
@@ -21,8 +20,6 @@ SYNTHETIC_BLOCKS = (100, 250, 500, 1000, 2000)
 
 
 def resnet50(kind: str):
-    if "resnet50" not in MODEL_NAMES:
-        pytest.skip("model=resnet50 (problems.zoo) is not available in this checkout")
     return build_problem({"name": "resnet50", "granularity": "layer"}, {"kind": kind}, {"name": "5g_avg"})
 
 
