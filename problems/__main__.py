@@ -12,6 +12,7 @@ keys override single fields. Bad input is one line on stderr and exit status 2.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from collections import Counter
@@ -22,9 +23,11 @@ import yaml
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from problems.build import build_problem
+from problems.build import SCENARIO_SCHEMAS, build_problem
 from problems.errors import FieldError, ProblemError
 from problems.instance import save_instance
+from problems.models import ModelConfig
+from problems.networks import NetworkConfig
 from problems.problem import Problem
 from problems.profile import Profile
 
@@ -34,7 +37,14 @@ CONF = Path(__file__).resolve().parents[1] / "conf"
 NAME_KEY = {"model": "name", "scenario": "kind", "network": "name"}
 
 
+def _schemas() -> dict[str, type]:
+    """The dataclass behind each `<name>_schema` a group file extends (as `benchmark.schemas` registers)."""
+    return {"model_schema": ModelConfig, "network_schema": NetworkConfig,
+            **{f"{kind}_schema": cls for kind, cls in SCENARIO_SCHEMAS.items()}}
+
+
 def _group_base(group: str, name: str) -> dict:
+    """The group file composed as Hydra composes it: its schema's defaults, then the file's keys."""
     path = CONF / group / f"{name}.yaml"
     if not path.is_file():
         return {NAME_KEY[group]: name}
@@ -44,8 +54,10 @@ def _group_base(group: str, name: str) -> dict:
         raise FieldError(group, f"cannot read {path}: {exc.__class__.__name__}", name) from None
     if not isinstance(data, dict):
         raise FieldError(group, f"{path} is not a mapping", name)
-    data.pop("defaults", None)  # the group file's schema, which is the dataclass these values are read into
-    return data
+    defaults = data.pop("defaults", None) or []
+    schemas = _schemas()
+    parts = [dataclasses.asdict(schemas[d]()) for d in defaults if isinstance(d, str) and d in schemas]
+    return OmegaConf.to_container(OmegaConf.merge(*parts, data), resolve=True) if parts else data
 
 
 def parse_overrides(items: Sequence[str]) -> tuple[dict, str | None]:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import pytest
 import torch
 import torch.nn.functional as F
+from config_compose import composer
 from dag_helpers import assert_valid_dag, export, kb, shape_of
 from torch import nn
 
-from problems.__main__ import main
+from problems.__main__ import main, parse_overrides
 from problems.dag_profile import dag_profile, trace_ops, trace_profile
 from problems.errors import FieldError
 from problems.instance import load_instance
@@ -287,6 +289,15 @@ def test_show_writes_a_dag_instance(tmp_path, capsys):
     built = profile_from_config(ModelConfig(name="googlenet", granularity="stage", input_shape=(3, 64, 64)))
     assert [b.inputs for b in problem.profile.blocks] == [b.inputs for b in built.blocks]
     assert "46 blocks, 72 edges (DAG)" in capsys.readouterr().out
+
+
+def test_show_reads_the_group_files_as_the_benchmark_composes_them():
+    conf = Path(__file__).resolve().parents[1] / "conf"
+    with composer() as compose:
+        for group in ("model", "scenario", "network"):
+            for path in sorted((conf / group).glob("*.yaml")):
+                override = [f"{group}={path.stem}"]
+                assert parse_overrides(override)[0][group] == compose(override)[group], path
 
 
 def test_show_of_a_chain_has_no_inputs_column(capsys):
