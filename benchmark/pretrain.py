@@ -54,7 +54,8 @@ def sweep_jobs(overrides: list[str]) -> list[list[str]]:
 
     loader = _loader()
     cfg = loader.load_configuration("config", overrides, RunMode.MULTIRUN)
-    params = OmegaConf.to_container(cfg.hydra.sweeper.params or {}, resolve=False) or {}
+    node = cfg.hydra.sweeper.get("params")
+    params = OmegaConf.to_container(node, resolve=False) if OmegaConf.is_config(node) else {}
     args = [f"{k}={v}" for k, v in params.items()] + list(overrides)
     parsed = OverridesParser.create(config_loader=loader).parse_overrides(args)
     return BasicSweeper.split_arguments(parsed, None)[0]

@@ -17,7 +17,7 @@ __all__ = ["ENV_ID", "Partition", "Settings", "intent_bounds", "register_envs", 
 
 def register_envs() -> None:
     """Register `partbench/Partition-v0` once (Gymnasium's plugin loader calls this)."""
-    import gymnasium
+    from gymnasium.envs.registration import register, registry  # loaded while `import gymnasium` runs this
 
-    if ENV_ID not in gymnasium.envs.registry:
-        gymnasium.register(id=ENV_ID, entry_point="partbench_env.env:PartitionEnv")
+    if ENV_ID not in registry:
+        register(id=ENV_ID, entry_point="partbench_env.env:PartitionEnv")

@@ -53,7 +53,7 @@ from solvers._ensemble import AgentResult, AgentSpec, train_ensemble
 from solvers.base import Solution, Solver
 from solvers.registry import register
 
-FORMAT = "partbench-iorlo/1"
+FORMAT = "partbench-iorlo/2"  # /2: trained by the ensemble trainer (other random streams than /1)
 META_KEYS = {"best_seen_cost": "number", "best_seen": "list", "train_s": "number", "episodes": "int",
              "learn_steps": "int", "final_sigma": "number", "seed": "int", "training_curve": "list"}
 
