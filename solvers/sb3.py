@@ -111,7 +111,7 @@ def build_model(algo: str, env, cfg: Config, seed: int):
     if algo in ("ddpg", "td3") and cfg.action_noise > 0:
         n = env.action_space.shape[0]
         kwargs["action_noise"] = NormalActionNoise(np.zeros(n), np.full(n, cfg.action_noise))
-    return cls("MlpPolicy", env, seed=seed, device="cpu", verbose=0, **kwargs)
+    return cls("MlpPolicy", env, seed=seed % 2**32, device="cpu", verbose=0, **kwargs)  # SB3 takes 32-bit seeds
 
 
 class SB3Solver(Solver):
@@ -150,7 +150,7 @@ class SB3Solver(Solver):
                         save_checkpoint(path, FORMAT, {"policy": model.policy}, meta)
         self._policy = model.policy
         self._policy.set_training_mode(False)
-        obs, _ = env.reset(seed=seed)
+        obs, _ = env.reset(seed=seed % 2**32)
         self._obs = obs
         self._env = env
         self._info = {
