@@ -42,7 +42,10 @@ def _loader():
     from hydra._internal.utils import create_config_search_path
     from hydra.core.utils import setup_globals
 
+    from benchmark.schemas import register
+
     setup_globals()  # Hydra's resolvers (`now`, ...), as an app registers them
+    register()  # the config schemas conf/ extends
     return ConfigLoaderImpl(config_search_path=create_config_search_path(str(CONF_DIR)))
 
 
