@@ -33,7 +33,7 @@ def paper_problem(model: str, kind: str, network: str) -> Problem:
     return Problem(paper_profile(model), sc, name=f"{model}-{kind}-{network}")
 
 
-def agents(count: int, cfg: iorlo.Config, model: str) -> list[AgentSpec]:
+def agents(count: int, cfg: iorlo.IorloConfig, model: str) -> list[AgentSpec]:
     cases = [(k, n) for k in ("mec", "d2d") for n in ("5g_avg", "5g_worst", "5g_best")]
     return [AgentSpec(iorlo.mdp(paper_problem(model, *cases[i % 6]), cfg), cfg, seed=i) for i in range(count)]
 
@@ -51,7 +51,7 @@ def main() -> None:
     ap.add_argument("--model", default="alexnet")
     ap.add_argument("--repeats", type=int, default=1)
     args = ap.parse_args()
-    cfg = dataclasses.replace(iorlo.Config(), episodes=args.episodes, progress=False)
+    cfg = dataclasses.replace(iorlo.IorloConfig(), episodes=args.episodes, progress=False)
     many = agents(args.agents, cfg, args.model)
     rows = {1: [], args.agents: []}
     for _ in range(args.repeats):

@@ -16,6 +16,7 @@ Everything goes to the solvers' checkpoint caches, so the sweep then runs warm.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Iterable
@@ -109,8 +110,9 @@ def collect(overrides: list[str]) -> dict[str, list[tuple[Any, Any, Any, int]]]:
     return by_solver
 
 
-def pretrain(overrides: list[str], progress: bool = True) -> dict[str, dict[str, float]]:
-    """Train what the sweep of `overrides` needs; returns per solver: jobs, trained agents and seconds."""
+def pretrain(overrides: list[str], progress: bool = True, workers: int | None = None) -> dict[str, dict[str, float]]:
+    """Train what the sweep of `overrides` needs; returns per solver: jobs, trained agents and seconds.
+    The iorlo ensemble's groups train in `workers` processes (default: one per CPU)."""
     from solvers import iorlo
 
     summary: dict[str, dict[str, float]] = {}
@@ -118,14 +120,14 @@ def pretrain(overrides: list[str], progress: bool = True) -> dict[str, dict[str,
         t0 = time.perf_counter()
         if name == "iorlo":
             todo = [iorlo.Job(p, s.config, training_seed(s.config.seed, rng)) for p, s, rng, _ in jobs]
-            trained = iorlo.pretrain(todo, progress=progress)
+            trained = iorlo.pretrain(todo, progress=progress, workers=workers or os.cpu_count() or 1)
         else:
             trained = 0
             bar = tqdm(jobs, desc=f"pretrain {name}", disable=not progress, leave=False)
             for problem, solver, rng, _ in bar:
                 solver.config.progress = False
                 solver.prepare(problem, rng)  # trains and caches, or loads the cached agent
-                trained += not solver._info.get("cached", True)
+                trained += not solver.training_info.get("cached", True)
         summary[name] = {"jobs": len(jobs), "trained": trained, "seconds": time.perf_counter() - t0}
     return summary
 

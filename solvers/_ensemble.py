@@ -320,23 +320,50 @@ class Group:
         return out
 
 
-def train_ensemble(specs: list[AgentSpec], progress: bool = True, desc: str = "iorlo") -> list[AgentResult]:
-    """Train every agent of `specs`, grouped by shape; results in the order of `specs`."""
+def train_group(specs: list[AgentSpec], bar=None) -> list[AgentResult]:
+    """Train one group of same-shape agents; `bar` (tqdm) advances per episode."""
+    group = Group(specs)
+    c = group.specs[0].cfg
+    t0 = time.perf_counter()
+    for e in range(c.episodes):
+        group.episode(e * c.steps, c.steps)
+        if bar is not None:
+            bar.update(c.steps)
+            bar.set_postfix(agents=group.B, sigma=f"{group.sigma.max():.3f}", refresh=False)
+    return group.results(time.perf_counter() - t0)
+
+
+def train_ensemble(specs: list[AgentSpec], progress: bool = True, desc: str = "iorlo",
+                   workers: int = 1) -> list[AgentResult]:
+    """Train every agent of `specs`, grouped by shape; results in the order of `specs`.
+
+    With `workers` > 1 the groups train in that many processes at once (each group in
+    one process: the results are the same as with one)."""
     groups: dict[tuple, list[int]] = {}
     for i, s in enumerate(specs):
         groups.setdefault(s.shape(), []).append(i)
     results: list[AgentResult | None] = [None] * len(specs)
-    total = sum(specs[i].cfg.episodes * specs[i].cfg.steps for members in groups.values() for i in members[:1])
-    with tqdm(total=total, desc=f"{desc} x{len(specs)}", disable=not progress, leave=False,
-              unit="step") as bar:
-        for members in groups.values():
-            group = Group([specs[i] for i in members])
-            c = group.specs[0].cfg
-            t0 = time.perf_counter()
-            for e in range(c.episodes):
-                group.episode(e * c.steps, c.steps)
-                bar.update(c.steps)
-                bar.set_postfix(agents=group.B, sigma=f"{group.sigma.max():.3f}", refresh=False)
-            for i, r in zip(members, group.results(time.perf_counter() - t0), strict=True):
-                results[i] = r
+    members_of = list(groups.values())
+    workers = max(1, min(workers, len(members_of)))
+    if workers == 1:
+        total = sum(specs[m[0]].cfg.episodes * specs[m[0]].cfg.steps for m in members_of)
+        with tqdm(total=total, desc=f"{desc} x{len(specs)}", disable=not progress, leave=False,
+                  unit="step") as bar:
+            for members in members_of:
+                for i, r in zip(members, train_group([specs[i] for i in members], bar), strict=True):
+                    results[i] = r
+    else:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        ctx = multiprocessing.get_context("forkserver")
+        with ProcessPoolExecutor(workers, mp_context=ctx) as pool, \
+                tqdm(total=len(specs), desc=f"{desc} x{len(specs)} ({workers} processes)", disable=not progress,
+                     leave=False, unit="agent") as bar:
+            futures = {pool.submit(train_group, [specs[i] for i in members]): members for members in members_of}
+            for future in as_completed(futures):
+                members = futures[future]
+                for i, r in zip(members, future.result(), strict=True):
+                    results[i] = r
+                bar.update(len(members))
     return [r for r in results if r is not None]

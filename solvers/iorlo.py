@@ -170,12 +170,14 @@ def is_cached(job: Job) -> bool:
     return True
 
 
-def pretrain(jobs: list[Job], progress: bool = True) -> int:
-    """Train every job the cache lacks as one ensemble and write their checkpoints; returns how many."""
+def pretrain(jobs: list[Job], progress: bool = True, workers: int = 1) -> int:
+    """Train every job the cache lacks as one ensemble (its same-shape groups in `workers`
+    processes) and write their checkpoints; returns how many."""
     todo = list({job.key: job for job in jobs if job.path is not None and not is_cached(job)}.values())
     if todo:
         specs = [AgentSpec(mdp(j.problem, j.cfg), j.cfg, j.seed, j.problem.name) for j in todo]
-        for job, result in zip(todo, train_ensemble(specs, progress=progress, desc="iorlo"), strict=True):
+        results = train_ensemble(specs, progress=progress, desc="iorlo", workers=workers)
+        for job, result in zip(todo, results, strict=True):
             save_trained(job, nets_of(job.problem.n_blocks, job.cfg, result))
     return len(todo)
 
@@ -236,7 +238,7 @@ class IoRLO(Solver):
             "train_s": meta["train_s"],
             "episodes": meta["episodes"],
             "learn_steps": meta["learn_steps"],
-            "env_steps": meta.get("env_steps", meta["episodes"] * meta["steps"]),
+            "env_steps": meta.get("env_steps", meta["episodes"] * meta.get("steps", cfg.steps)),
             "ensemble_size": meta.get("ensemble_size", 1),
             "final_sigma": meta["final_sigma"],
             "seed": meta["seed"],

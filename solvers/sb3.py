@@ -177,16 +177,23 @@ class SB3Solver(Solver):
                 "best_seen": recorder.best, "best_seen_cost": recorder.best_cost,
                 "training_curve": recorder.curve, "seed": seed}
 
-    def decide(self, obs: np.ndarray) -> np.ndarray:
-        """The policy's deterministic action, through the environment's thresholds."""
+    @property
+    def training_info(self) -> dict:
+        """What `prepare` trained or loaded (train_s, env_steps, cached, best_seen, ...); empty before."""
+        return dict(getattr(self, "_info", {}))
+
+    def decide(self, problem: Problem) -> Solution:
+        """The policy's deterministic action on the initial state, through the thresholds: one inference."""
+        if problem is not self._problem:
+            raise RuntimeError(f"{self.name}.decide: prepare this problem first (it trains per instance)")
         with torch.no_grad():
-            action, _ = self._policy.predict(obs, deterministic=True)
-        return self._env.mdp.decode(np.asarray(action, dtype=np.float64))
+            action, _ = self._policy.predict(self._obs, deterministic=True)
+        return Solution(self._env.mdp.decode(np.asarray(action, dtype=np.float64)), self.training_info)
 
     def solve(self, problem: Problem, rng: np.random.Generator) -> Solution:
         if problem is not self._problem:
             self.prepare(problem, rng)
-        return Solution(self.decide(self._obs), dict(self._info))
+        return self.decide(problem)
 
 
 def _progress(cfg: Config, desc: str):

@@ -36,7 +36,7 @@ GRID = [(m, k, n) for m in ("alexnet", "vgg16", "resnet32", "mobilenet_v1") for 
         for n in ("5g_avg", "5g_worst", "5g_best")]
 
 
-def specs(cfg: iorlo.Config) -> list[AgentSpec]:
+def specs(cfg: iorlo.IorloConfig) -> list[AgentSpec]:
     """The paper grid's 24 agents, with some hyperparameters varied per agent."""
     out = []
     for i, (m, k, n) in enumerate(GRID):
@@ -54,7 +54,7 @@ def decision(spec: AgentSpec, result) -> list[int]:
 
 @pytest.mark.parametrize("batch_size", [8, 32])
 def test_an_agent_trains_the_same_alone_and_among_24(batch_size):
-    cfg = iorlo.Config(**{**SHORT, "batch_size": batch_size, "memory": 48})
+    cfg = iorlo.IorloConfig(**{**SHORT, "batch_size": batch_size, "memory": 48})
     all24 = specs(cfg)
     together = train_ensemble(all24, progress=False)
     for j in (0, 7, 13, 23):  # first and last of their groups, and two in between
@@ -72,7 +72,7 @@ def test_an_agent_trains_the_same_alone_and_among_24(batch_size):
 
 
 def test_agents_of_one_group_differ_and_see_their_own_problem():
-    cfg = iorlo.Config(**SHORT)
+    cfg = iorlo.IorloConfig(**SHORT)
     group = specs(cfg)[:6]  # alexnet: one shape, six problems
     results = train_ensemble(group, progress=False)
     assert len({tuple(r.meta["training_curve"]) for r in results}) == 6
@@ -84,7 +84,7 @@ def test_agents_of_one_group_differ_and_see_their_own_problem():
 
 
 def test_best_seen_is_the_minimum_over_every_step():
-    cfg = iorlo.Config(**SHORT)
+    cfg = iorlo.IorloConfig(**SHORT)
     spec = specs(cfg)[3]
     from solvers._ensemble import Group
 
@@ -101,7 +101,7 @@ def test_best_seen_is_the_minimum_over_every_step():
 
 def test_iorlo_is_an_ensemble_of_one():
     pr = problem("alexnet", "mec", "5g_avg")
-    cfg = iorlo.Config(**SHORT, seed=4, checkpoint_dir=None)
+    cfg = iorlo.IorloConfig(**SHORT, seed=4, checkpoint_dir=None)
     solver = iorlo.IoRLO(cfg)
     solver.prepare(pr, np.random.default_rng(0))
     (direct,) = train_ensemble([AgentSpec(iorlo.mdp(pr, cfg), cfg, 4)], progress=False)
@@ -134,3 +134,13 @@ def test_pretrain_fills_the_cache_the_sweep_reads(tmp_path):
     row = run(resolve_problem(data), name, params, seed=data["seed"])  # the job as the sweep runs it
     assert row["status"] == "ok" and row["info"]["cached"] is True
     assert row["info"]["ensemble_size"] == 2  # alexnet's two scenarios share a shape
+
+
+def test_groups_in_processes_give_the_same_results():
+    cfg = iorlo.IorloConfig(**SHORT)
+    some = [s for j, s in enumerate(specs(cfg)) if j % 6 < 2]  # two agents of each of the four shapes
+    serial = train_ensemble(some, progress=False)
+    parallel = train_ensemble(some, progress=False, workers=2)
+    for a, b in zip(serial, parallel, strict=True):
+        assert a.meta["training_curve"] == b.meta["training_curve"]
+        assert all(torch.equal(a.actor[k], b.actor[k]) for k in a.actor)
