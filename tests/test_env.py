@@ -36,7 +36,22 @@ def paper(model: str = "alexnet", kind: str = "mec") -> Problem:
     return Problem(paper_profile(model), sc, name=f"{model}-{kind}")
 
 
+def diamond(kind: str) -> Problem:
+    """A DAG (spec section 12): 0 -> {1, 2} -> 3, and a raw-input branch 4 joining at 5."""
+    from problems.profile import Block, Profile
+
+    sizes = [(100.0, 40.0), (40.0, 30.0), (40.0, 20.0), (50.0, 10.0), (100.0, 5.0), (15.0, 2.0)]
+    inputs = [(), (0,), (0,), (1, 2), (), (3, 4)]
+    blocks = tuple(Block(f"b{i}", a, b, latency_ms=3.0 + i, energy_j=0.1 * (i + 1), inputs=inputs[i])
+                   for i, (a, b) in enumerate(sizes))
+    problem = Problem(Profile("diamond", blocks), paper("alexnet", kind).scenario, name=f"diamond-{kind}")
+    assert problem.is_dag
+    return problem
+
+
 CASES = {
+    "dag-mec": lambda: diamond("mec"),
+    "dag-d2d": lambda: diamond("d2d"),
     "mec": lambda: paper("alexnet", "mec"),
     "d2d": lambda: paper("mobilenet_v1", "d2d"),
     "mec-exits": lambda: random_problem(5, 7, kind="mec", exits=True),
@@ -73,14 +88,14 @@ def test_observation_and_start_are_iorlo_state():
     assert env.observation_space.contains(obs)
 
 
-@pytest.mark.parametrize("kind", ["mec", "d2d"])
+@pytest.mark.parametrize("kind", ["mec", "d2d", "dag-mec"])
 def test_step_thresholds_reward_and_rescored_info(kind):
-    pr = paper("alexnet", kind)
+    pr = diamond("mec") if kind == "dag-mec" else paper("alexnet", kind)
     env = PartitionEnv(pr, steps=4, reward_scale=0.01)
     env.reset(seed=0)
     a = np.linspace(0, 1, pr.n_blocks, dtype=np.float32)
     obs, reward, terminated, truncated, info = env.step(a)
-    bounds = [1 / 3, 2 / 3] if kind == "mec" else [0.4]
+    bounds = [1 / 3, 2 / 3] if pr.kind == "mec" else [0.4]
     want = np.searchsorted(bounds, a.astype(np.float64), side="right")
     assert info["assignment"].tolist() == want.tolist()
     scored = pr.score(want)
