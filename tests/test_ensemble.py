@@ -144,3 +144,25 @@ def test_groups_in_processes_give_the_same_results():
     for a, b in zip(serial, parallel, strict=True):
         assert a.meta["training_curve"] == b.meta["training_curve"]
         assert all(torch.equal(a.actor[k], b.actor[k]) for k in a.actor)
+
+
+@pytest.mark.slow
+def test_the_paper_experiment_pretrains_before_its_jobs(tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    cmd = [sys.executable, "-m", "benchmark", "-m", "+experiment=paper", "model=alexnet", "scenario=mec",
+           "network=5g_avg", "solver=iorlo", "solver.episodes=2", "solver.steps=20", "solver.memory=30",
+           "solver.batch_size=8", "solver.progress=false", f"solver.checkpoint_dir={tmp_path / 'ck'}",
+           f"hydra.sweep.dir={tmp_path / 'sweep'}", "timing.budget_s=0"]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "pretrain iorlo: 1 jobs, 1 agents trained" in out.stdout
+    (result,) = (tmp_path / "sweep").rglob("result.json")
+    row = json.loads(result.read_text())
+    assert row["status"] == "ok" and row["info"]["cached"] is True
