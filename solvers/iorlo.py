@@ -97,6 +97,9 @@ class IorloConfig:
         check_seed(prefix, self.seed)
 
 
+Config = IorloConfig  # the name the solver class and older callers use
+
+
 def raise_bad(prefix: str, name: str, value: object, message: str) -> None:
     raise FieldError(f"{prefix}.{name}", message, value)
 
