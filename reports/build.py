@@ -18,7 +18,7 @@ import pandas as pd
 import yaml
 
 from problems.atomic import atomic_write_text as write_text
-from reports import analysis, dag, figures, stats_report, testbed
+from reports import analysis, dag, figures, learned, stats_report, testbed
 from reports.collect import CSV_NAME, Collected, parse_json, read_sweep, write_csv, write_parquet
 from reports.paper import TABLE3_OURS, WHY_DIFFERENT
 from reports.render import render
@@ -123,6 +123,7 @@ def context(collected: Collected) -> dict[str, Any]:
     dag_figs = ([] if dag_section["exact_data"].empty else
                 [("exact solvers: decision time against blocks", figures.exact_times_plot(dag_section["exact_data"],
                                                                                          colors))])
+    learned_section, learned_figs = learned.section(df)
     first_config = parse_json(df["config"].dropna().iloc[0]) if df["config"].notna().any() else None
     stamps = sorted(str(t) for t in df["timestamp"].dropna())
     return {
@@ -145,6 +146,7 @@ def context(collected: Collected) -> dict[str, Any]:
         "scale_figs": scale_figs,
         "training_figs": training_figs,
         "dag": dag_section, "dag_figs": dag_figs,
+        "learned": learned_section, "learned_figs": learned_figs,
         "sweep_configs": [_sweep_config(k, v) for k, v in collected.sweep_configs.items()],
         "varying": analysis.varying_keys(df),
         "first_config": yaml.safe_dump(first_config, sort_keys=False) if first_config else None,

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from partbench_env.core import intent_bounds, to_tiers  # noqa: F401 - re-exported for the solvers
 from problems import Problem
 from problems.atomic import atomic_write_bytes
 from problems.errors import FieldError
@@ -37,17 +38,7 @@ class CheckpointError(ValueError):
     """A checkpoint file cannot be used for this problem; the message says why."""
 
 
-# -- intent thresholds (spec section 7) ----------------------------------------------------
-def intent_bounds(kind: str, eps: float, phi: float, zeta: float) -> np.ndarray:
-    """Sorted action boundaries: tier = number of boundaries <= a."""
-    return np.array([eps, phi] if kind == "mec" else [zeta], dtype=np.float64)
-
-
-def to_tiers(action: np.ndarray, bounds: np.ndarray) -> np.ndarray:
-    """MEC: a < eps device, eps <= a < phi edge, a >= phi cloud; D2D: a < zeta device."""
-    return np.searchsorted(bounds, action, side="right")
-
-
+# -- intent thresholds (spec section 7): the environment's, re-exported for the solvers ---------
 def validate_thresholds(cfg: Any, prefix: str) -> None:
     if not 0.0 <= cfg.eps <= cfg.phi <= 1.0:
         raise FieldError(f"{prefix}.eps", f"need 0 <= eps <= phi <= 1 (phi = {cfg.phi})", cfg.eps)

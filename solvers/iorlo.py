@@ -1,18 +1,18 @@
 """`iorlo`: the paper's DDPG partitioner (Sec. 4.2) with its published settings.
 
-Environment. The state is the per-block cost vector of the current partition: block
-i's compute latency on its tier plus, on the device, `w_energy` x its device energy
-(no transfers, no deployment share), min-max normalized over the table of every
-(block, tier) value so that states of different partitions stay comparable. Every
-episode starts with all blocks on the device. An action is one value in (0, 1) per
-block; the intent thresholds of spec section 7 turn it into tiers, the new partition
+Environment. `partbench_env` (also `gymnasium.make("partbench/Partition-v0")`): the
+state is the per-block cost vector of the current partition, min-max normalized; every
+episode starts with all blocks on the device; an action is one value in (0, 1) per
+block, turned into tiers by the intent thresholds of spec section 7; the new partition
 is the next state and the reward is -cost x `reward_scale`.
 
 Agent. DDPG (Lillicrap et al.) as the paper sizes it: actor 1 hidden layer of 50
 units with a sigmoid output, critic 1 hidden layer of 30 units on [state, action];
 Gaussian exploration noise (sigma 3, x0.9998 per learning step, clipped to [0, 1]);
 replay memory of 10,000, learning from when it is full, batch 32, gamma 0.9, soft
-target updates tau 0.01, Adam 1e-3 / 2e-3, 200 episodes x 200 steps.
+target updates tau 0.01, Adam 1e-3 / 2e-3, 200 episodes x 200 steps. Training goes
+through the batched ensemble trainer (`solvers._ensemble`): one agent is an ensemble of
+one, and `python -m benchmark.pretrain` trains every agent of a sweep in one ensemble.
 
 Decision. The trained actor on the initial state, thresholded: the paper deploys
 "the pre-trained Actor network". `info` also reports the best assignment met while
@@ -24,15 +24,14 @@ Training is cached per (instance content, config, seed) under `checkpoint_dir`
 
 from __future__ import annotations
 
-import time
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
 import torch
-import torch.nn.functional as F
-from tqdm.auto import tqdm
 
+from partbench_env.core import Partition, Settings, state_table  # noqa: F401 - iorlo_ctx and tests use it
 from problems import Problem
 from problems.errors import FieldError
 from problems.schema import require
@@ -42,21 +41,19 @@ from solvers._ddpg import (
     cache_key,
     check_seed,
     checkpoint_path,
-    intent_bounds,
     load_checkpoint,
     mlp,
     save_checkpoint,
-    soft_update,
     tables_digest,
     to_tiers,
-    torch_threads,
     training_seed,
     validate_thresholds,
 )
+from solvers._ensemble import AgentResult, AgentSpec, train_ensemble
 from solvers.base import Solution, Solver
 from solvers.registry import register
 
-FORMAT = "partbench-iorlo/1"
+FORMAT = "partbench-iorlo/2"  # /2: trained by the ensemble trainer (other random streams than /1)
 META_KEYS = {"best_seen_cost": "number", "best_seen": "list", "train_s": "number", "episodes": "int",
              "learn_steps": "int", "final_sigma": "number", "seed": "int", "training_curve": "list"}
 
@@ -100,17 +97,18 @@ class IorloConfig:
         check_seed(prefix, self.seed)
 
 
+Config = IorloConfig  # the name the solver class and older callers use
+
+
 def raise_bad(prefix: str, name: str, value: object, message: str) -> None:
     raise FieldError(f"{prefix}.{name}", message, value)
 
 
 # -- environment ------------------------------------------------------------------------------
-def state_table(problem: Problem) -> np.ndarray:
-    """[n, k] normalized per-block cost of each (block, tier): the paper's state entries."""
-    ct = problem.chain
-    cost = ct.weights[0] * ct.unary[0] + ct.weights[1] * ct.unary[1]  # latency + w_energy x device energy
-    lo, hi = cost.min(), cost.max()
-    return (cost - lo) / (hi - lo) if hi > lo else np.zeros_like(cost)
+def mdp(problem: Problem, cfg: IorloConfig) -> Partition:
+    """The partition environment's MDP with this config's thresholds, episode length and reward scale."""
+    return Partition(problem, Settings(steps=cfg.steps, reward_scale=cfg.reward_scale,
+                                       eps=cfg.eps, phi=cfg.phi, zeta=cfg.zeta))
 
 
 def build_nets(n: int, cfg: IorloConfig, gen: torch.Generator):
@@ -121,89 +119,70 @@ def build_nets(n: int, cfg: IorloConfig, gen: torch.Generator):
 
 # -- training ---------------------------------------------------------------------------------
 def train(problem: Problem, cfg: IorloConfig, seed: int) -> dict:
-    """Run DDPG on `problem`; return the actor, critic and what training saw."""
-    n = problem.n_blocks
-    rng = np.random.default_rng(seed)
-    gen = torch.Generator().manual_seed(seed)
-    bounds = intent_bounds(problem.kind, cfg.eps, cfg.phi, cfg.zeta)
-    table = state_table(problem)
-    rows = np.arange(n)
-    s0 = table[:, 0].copy()  # all blocks on the device
+    """Run DDPG on `problem` (an ensemble of one); return the actor, critic and what training saw."""
+    (result,) = train_ensemble([AgentSpec(mdp(problem, cfg), cfg, seed, problem.name)], progress=cfg.progress,
+                               desc=f"iorlo {problem.name}")
+    return nets_of(problem.n_blocks, cfg, result)
 
-    actor, critic = build_nets(n, cfg, gen)
-    actor_t, critic_t = build_nets(n, cfg, gen)
-    actor_t.load_state_dict(actor.state_dict())
-    critic_t.load_state_dict(critic.state_dict())
-    opt_a = torch.optim.Adam(actor.parameters(), lr=cfg.lr_actor, fused=True)
-    opt_c = torch.optim.Adam(critic.parameters(), lr=cfg.lr_critic, fused=True)
-    policy = NumpyActor.view(actor)  # acting reads the live torch weights without copies
 
-    # replay memory (s, a, r, s'). The paper's environment stores the discretized
-    # action; we store the continuous one that the actor produced, which is what the
-    # DDPG critic's gradient with respect to the action assumes.
-    mem_s = np.zeros((cfg.memory, n), dtype=np.float32)
-    mem_a = np.zeros((cfg.memory, n), dtype=np.float32)
-    mem_r = np.zeros((cfg.memory, 1), dtype=np.float32)
-    mem_s2 = np.zeros((cfg.memory, n), dtype=np.float32)
-    stored = 0
+def nets_of(n: int, cfg: IorloConfig, result: AgentResult) -> dict:
+    actor, critic = build_nets(n, cfg, torch.Generator().manual_seed(0))
+    actor.load_state_dict(result.actor)
+    critic.load_state_dict(result.critic)
+    return {"actor": actor, "critic": critic, "meta": result.meta}
 
-    sigma = cfg.sigma
-    learn_steps = 0
-    best_cost, best = np.inf, np.zeros(n, dtype=np.intp)
-    curve: list[float] = []
-    t0 = time.perf_counter()
-    bar = tqdm(range(cfg.episodes), desc=f"iorlo {problem.name}", disable=not cfg.progress, leave=False)
-    for _ in bar:
-        s = s0
-        ep_reward = 0.0
-        for _ in range(cfg.steps):
-            a = np.clip(policy(s.astype(np.float32)) + sigma * rng.standard_normal(n), 0.0, 1.0)
-            x = to_tiers(a, bounds)
-            cost = float(problem.evaluate(x[None, :]).cost[0])
-            r = -cost * cfg.reward_scale
-            s2 = table[rows, x]
-            j = stored % cfg.memory
-            mem_s[j], mem_a[j], mem_r[j], mem_s2[j] = s, a, r, s2
-            stored += 1
-            ep_reward += r
-            if cost < best_cost:
-                best_cost, best = cost, x
-            s = s2
 
-            if stored < cfg.memory:
-                continue
-            # one DDPG learning step
-            idx = rng.integers(0, cfg.memory, cfg.batch_size)
-            bs, ba = torch.from_numpy(mem_s[idx]), torch.from_numpy(mem_a[idx])
-            br, bs2 = torch.from_numpy(mem_r[idx]), torch.from_numpy(mem_s2[idx])
-            with torch.no_grad():
-                target = br + cfg.gamma * critic_t(torch.cat([bs2, actor_t(bs2)], 1))
-            critic_loss = F.mse_loss(critic(torch.cat([bs, ba], 1)), target)
-            opt_c.zero_grad()
-            critic_loss.backward()
-            opt_c.step()
-            actor_loss = -critic(torch.cat([bs, actor(bs)], 1)).mean()
-            opt_a.zero_grad()
-            actor_loss.backward()
-            opt_a.step()
-            soft_update(actor_t, actor, cfg.tau)
-            soft_update(critic_t, critic, cfg.tau)
-            sigma *= cfg.sigma_decay
-            learn_steps += 1
-        curve.append(ep_reward / cfg.steps)
-        bar.set_postfix(best=f"{best_cost:.1f}", sigma=f"{sigma:.3f}", refresh=False)
-    meta = {
-        "best_seen": [int(v) for v in best],
-        "best_seen_cost": float(best_cost),
-        "train_s": time.perf_counter() - t0,
-        "episodes": cfg.episodes,
-        "steps": cfg.steps,
-        "learn_steps": learn_steps,
-        "final_sigma": sigma,
-        "training_curve": [float(v) for v in curve],
-        "seed": seed,
-    }
-    return {"actor": actor, "critic": critic, "meta": meta}
+@dataclass
+class Job:
+    """One agent a run needs: the problem, the config and the training seed."""
+
+    problem: Problem
+    cfg: IorloConfig
+    seed: int
+
+    @property
+    def key(self) -> str:
+        return cache_key(IoRLO.name, tables_digest(self.problem), self.cfg, self.seed)
+
+    @property
+    def path(self) -> Path | None:
+        if self.cfg.checkpoint_dir is None:
+            return None
+        return checkpoint_path(self.cfg.checkpoint_dir, f"{self.problem.name}-iorlo", self.key)
+
+
+def save_trained(job: Job, trained: dict) -> None:
+    meta = trained["meta"]
+    meta["key"] = job.key
+    meta["instance"] = job.problem.name
+    meta["config"] = asdict(job.cfg)
+    if job.path is not None:
+        save_checkpoint(job.path, FORMAT, {"actor": trained["actor"], "critic": trained["critic"]}, meta)
+
+
+def is_cached(job: Job) -> bool:
+    """The cache holds a loadable checkpoint of this job (and it is not to be retrained)."""
+    path = job.path
+    if path is None or job.cfg.retrain or not path.exists():
+        return False
+    actor, critic = build_nets(job.problem.n_blocks, job.cfg, torch.Generator().manual_seed(0))
+    try:
+        load_checkpoint(path, FORMAT, {"actor": actor, "critic": critic}, META_KEYS)
+    except CheckpointError:
+        return False
+    return True
+
+
+def pretrain(jobs: list[Job], progress: bool = True, workers: int = 1) -> int:
+    """Train every job the cache lacks as one ensemble (its same-shape groups in `workers`
+    processes) and write their checkpoints; returns how many."""
+    todo = list({job.key: job for job in jobs if job.path is not None and not is_cached(job)}.values())
+    if todo:
+        specs = [AgentSpec(mdp(j.problem, j.cfg), j.cfg, j.seed, j.problem.name) for j in todo]
+        results = train_ensemble(specs, progress=progress, desc="iorlo", workers=workers)
+        for job, result in zip(todo, results, strict=True):
+            save_trained(job, nets_of(job.problem.n_blocks, job.cfg, result))
+    return len(todo)
 
 
 @register
@@ -233,17 +212,15 @@ class IoRLO(Solver):
     def prepare(self, problem: Problem, rng: np.random.Generator) -> None:
         cfg: IorloConfig = self.config
         n = problem.n_blocks
-        seed = training_seed(cfg.seed, rng)
-        key = cache_key(self.name, tables_digest(problem), cfg, seed)
+        job = Job(problem, cfg, training_seed(cfg.seed, rng))
         path = None
         cached = False
-        actor, critic = build_nets(n, cfg, torch.Generator().manual_seed(seed))
+        actor, critic = build_nets(n, cfg, torch.Generator().manual_seed(job.seed))
         if cfg.checkpoint is not None:
             meta = load_checkpoint(cfg.checkpoint, FORMAT, {"actor": actor, "critic": critic}, META_KEYS)
             path, cached = cfg.checkpoint, True
         else:
-            if cfg.checkpoint_dir is not None:
-                path = checkpoint_path(cfg.checkpoint_dir, f"{problem.name}-iorlo", key)
+            path = job.path
             if path is not None and path.exists() and not cfg.retrain:
                 try:
                     meta = load_checkpoint(path, FORMAT, {"actor": actor, "critic": critic}, META_KEYS)
@@ -251,23 +228,21 @@ class IoRLO(Solver):
                 except CheckpointError:
                     cached = False  # a stale or damaged cache entry: train again and overwrite it
             if not cached:
-                with torch_threads(1):
-                    out = train(problem, cfg, seed)
+                out = train(problem, cfg, job.seed)
                 actor, critic, meta = out["actor"], out["critic"], out["meta"]
-                meta["key"] = key
-                meta["instance"] = problem.name
-                meta["config"] = asdict(cfg)
-                if path is not None:
-                    save_checkpoint(path, FORMAT, {"actor": actor, "critic": critic}, meta)
+                save_trained(job, out)
         self._actor = NumpyActor.copy(actor)
-        self._state = state_table(problem)[:, 0].copy()
-        self._bounds = intent_bounds(problem.kind, cfg.eps, cfg.phi, cfg.zeta)
+        env = mdp(problem, cfg)
+        self._state = env.observe(env.start())
+        self._bounds = env.bounds
         self._info = {
             "best_seen_cost": meta["best_seen_cost"],
             "best_seen": meta["best_seen"],
             "train_s": meta["train_s"],
             "episodes": meta["episodes"],
             "learn_steps": meta["learn_steps"],
+            "env_steps": meta.get("env_steps", meta["episodes"] * meta.get("steps", cfg.steps)),
+            "ensemble_size": meta.get("ensemble_size", 1),
             "final_sigma": meta["final_sigma"],
             "seed": meta["seed"],
             "cached": cached,

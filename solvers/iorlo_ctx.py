@@ -30,6 +30,10 @@ Conditions come from `problems.networks.sample_network` (Table 2 ranges, mean at
 the whole Table 2 box, so that rare corners such as 5g_worst are trained on too. Tier
 speed factors are the problem's, each scaled by exp(U(-tier_jitter, tier_jitter)).
 
+The state, the thresholds and the scoring are the partition environment's
+(`partbench_env.core`, as for `iorlo`). The batched DDPG trainer does not apply: there
+is no critic, and one update already batches `contexts` conditions.
+
 Training is cached per (model profile and everything of the scenario except the
 network, config, seed) under `checkpoint_dir`, so all network conditions of one model
 share one trained actor.
@@ -342,6 +346,7 @@ class IoRLOCtx(Solver):
         self._info = {
             "train_s": meta["train_s"],
             "episodes": meta["episodes"],
+            "env_steps": meta["episodes"],  # an episode is one decision: one step of the environment
             "updates": meta["updates"],
             "seed": meta["seed"],
             "cached": cached,
