@@ -25,7 +25,7 @@ import numpy as np
 from problems.errors import FieldError, ProblemError
 from problems.problem import Problem
 from problems.profile import Profile
-from problems.scenario import Link, MecPower, MecScenario, Tier
+from problems.scenario import EarlyExit, Link, MecPower, MecScenario, Tier
 from problems.scoring import Stack, chain_walk
 from problems.tables import CostTables
 
@@ -65,6 +65,11 @@ class FleetShared:
     w_deploy: float = 500.0
     max_utilization: float = 0.9
     queueing: str = "none"
+
+    @property
+    def early_exit(self) -> EarlyExit:
+        """Fleets have no early exits (spec section 13)."""
+        return EarlyExit()
 
     @property
     def workers(self) -> np.ndarray:
@@ -319,6 +324,29 @@ class FleetProblem:
             out[:, lo: lo + step] = acc.transpose(1, 2, 0)
         return out
 
+    def user_terms(self, X) -> tuple[np.ndarray, np.ndarray]:
+        """Per-user cost without queueing [pop, K] and server loads W [pop, 2, K] of any
+        assignments, feasible or not: the separable parts solvers search over."""
+        T, E, D, We, Wc = self.components(X)
+        w = self.shared
+        return T + w.w_energy * E + w.w_deploy * D, np.stack([We, Wc], axis=1)
+
+    def server_load(self, X) -> np.ndarray:
+        """W [K, 2] (edge, cloud) of one [K, n_max] assignment, read from the load table."""
+        X = self.check(X)[0]
+        picked = np.take_along_axis(self.tables.load, X[:, :, None], axis=2)[:, :, 0]
+        return np.stack([(picked * (X == EDGE)).sum(axis=1), (picked * (X == CLOUD)).sum(axis=1)], axis=1)
+
+    def user_server_load(self, k: int, tiers) -> np.ndarray:
+        """W[k] (edge, cloud) of user k's tiers [n_max] (pads ignored)."""
+        row = np.where(self.valid_mask[k], np.asarray(tiers), 0)
+        picked = self.tables.load[k, np.arange(self.n_max), row]
+        return np.array([picked[row == EDGE].sum(), picked[row == CLOUD].sum()])
+
+    def demand(self, loads: np.ndarray) -> np.ndarray:
+        """sum_k lambda_k W[s, k] (ms of compute per second) of loads [K, 2]: [2]."""
+        return self.rates @ loads
+
     def utilization(self, loads: np.ndarray) -> np.ndarray:
         """rho [2, pop] of loads [pop, 2, K]: sum_k lambda_k W[s, k] / (1000 workers_s)."""
         return (loads @ self.rates).T / (1000.0 * self.shared.workers[:, None])
@@ -360,6 +388,31 @@ class FleetProblem:
                 user_cost=user_cost, user_latency_ms=user_T, user_energy_j=user_E, loads=loads,
                 rho_edge=rho[0], rho_cloud=rho[1], feasible=feasible, theta=self.theta_of(loads),
             )
+
+    def server_dual(self, price) -> tuple[np.ndarray, np.ndarray]:
+        """The servers' part of the Lagrangian bound at load prices `price` [2] (cost per ms
+        of compute, on top of the compute time itself): per server s, r*_s and
+        1000 workers_s * min over r in [0, rho_max] of (h(r) - (1 + price_s) r), with h of
+        `closed_form_cost`. Then for every assignment and every price,
+        fleet cost >= [sum_k lambda_k min_S (cost_k + price . W_k) + sum_s value_s] / sum_k lambda_k,
+        cost_k without queueing (weak duality on rho_s = sum_k lambda_k W[s, k] / (1000 workers_s))."""
+        p = np.asarray(price, dtype=float)
+        if self.queueing == "none":
+            r = np.where(p >= 0, self.rho_max, 0.0)  # at p = 0 any r in [0, rho_max] attains it
+            h = r
+        else:  # h'(r) = 1 / (1 - r)^2 = 1 + p
+            r = np.clip(1.0 - 1.0 / np.sqrt(np.maximum(1.0 + p, 1.0)), 0.0, self.rho_max)
+            h = r / (1.0 - r)
+        return r, 1000.0 * self.shared.workers * (h - (1.0 + p) * r)
+
+    def congestion_price(self, rho) -> np.ndarray:
+        """d(fleet cost * sum lambda) / d(sum_k lambda_k W[s, k]) beyond the compute itself:
+        0 without queueing, 1 / (1 - rho_s)^2 - 1 with ps (the slope of section 13's form)."""
+        rho = np.asarray(rho, dtype=float)
+        if self.queueing == "none":
+            return np.zeros_like(rho)
+        with np.errstate(divide="ignore"):
+            return np.where(rho < 1, 1.0 / (1.0 - np.minimum(rho, 1.0)) ** 2 - 1.0, np.inf)
 
     def closed_form_cost(self, X) -> np.ndarray:
         """Fleet cost by section 13's convex form: [sum_k lambda_k A_k + 1000 sum_s workers_s
