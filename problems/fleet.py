@@ -405,6 +405,13 @@ class FleetProblem:
             h = r / (1.0 - r)
         return r, 1000.0 * self.shared.workers * (h - (1.0 + p) * r)
 
+    def server_curve(self, r):
+        """h(r) and h'(r) of section 13's form: r and 1 (none), r / (1 - r) and 1 / (1 - r)^2 (ps)."""
+        r = np.asarray(r, dtype=float)
+        if self.queueing == "none":
+            return r, np.ones_like(r)
+        return r / (1.0 - r), 1.0 / (1.0 - r) ** 2
+
     def congestion_price(self, rho) -> np.ndarray:
         """d(fleet cost * sum lambda) / d(sum_k lambda_k W[s, k]) beyond the compute itself:
         0 without queueing, 1 / (1 - rho_s)^2 - 1 with ps (the slope of section 13's form)."""

@@ -17,7 +17,11 @@ that is feasible is a candidate; at the end the best dual point's answer is repa
 raising the prices of the overloaded servers (bisection on a scale, one batched DP per
 step; high enough prices give device_only, always feasible), then users are switched back
 to their cheaper dual answer while both servers keep within their limit; with `shed`, the
-dual answer is also made feasible by greedy's block moves and filled the same way. The returned
+dual answer is also made feasible by greedy's block moves and filled the same way. With
+`ps`, `congestion_steps` more DPs price each server at its marginal congestion cost
+(`FleetProblem.congestion_price`) at utilizations averaged over the steps (Frank-Wolfe's
+step sizes); each answer is a candidate. Last (up to 4096 users), a best-improvement local
+search switches single users between the kept answers on the exact objective. The returned
 assignment is re-scored exactly by the problem; `info.lower_bound` is the best LB and
 `info.certified_gap` = (cost - LB) / cost.
 
@@ -42,6 +46,8 @@ from solvers.registry import register
 
 #: `shed: null` repairs by block moves up to this many users (each move rescans every block)
 SHED_MAX_USERS = 512
+#: the exact local search over the answers runs up to this many users
+POLISH_MAX_USERS = 4096
 #: DP answers (those of the best bounds) kept as candidates for the final fill
 KEEP_ANSWERS = 12
 
@@ -51,6 +57,7 @@ class LagrangianConfig:
     iterations: int = 60  # multiplier steps (batched DPs) at most
     tol: float = 1e-4  # stop once (best cost - bound) / best cost <= tol
     repair_steps: int = 30  # bisection steps of the price repair
+    congestion_steps: int = 20  # ps: DPs at the marginal congestion prices of averaged utilizations
     shed: bool | None = None  # also repair the dual answer by greedy's block moves; null: for K <= 512
     backend: Literal["local", "ray"] = "local"
     ray_tasks: int = 4  # Ray tasks per DP (backend ray)
@@ -196,6 +203,37 @@ def _fill(fleet: FleetProblem, X: np.ndarray, loads: np.ndarray, Xd: np.ndarray,
     return X, loads
 
 
+def _polish(fleet: FleetProblem, X: np.ndarray, pool: list[np.ndarray], max_moves: int) -> np.ndarray:
+    """Best-improvement local search: switch one user at a time to its answer in another
+    pool member while that lowers section 13's objective exactly (its convex form, with the
+    utilizations after the switch) and keeps both servers within their limits."""
+    cands = [X] + [a for a in pool if (a != X).any()]
+    costs, loads = zip(*(fleet.user_terms(a[None]) for a in cands), strict=True)
+    W = np.stack([w[0].T for w in loads])  # [C, K, 2]
+    A = np.stack([c[0] for c in costs]) - W.sum(axis=2)  # [C, K]: cost without server compute
+    lam, cap = fleet.rates, 1000.0 * fleet.shared.workers
+    limit = _limits(fleet)
+    pick = np.zeros(fleet.n_users, dtype=np.intp)
+    users = np.arange(fleet.n_users)
+    demand = lam @ W[0]
+    h_now, _ = fleet.server_curve(demand / cap)
+    for _ in range(max_moves):
+        new_demand = demand[None, None, :] + lam[None, :, None] * (W - W[pick, users][None])  # [C, K, 2]
+        fits = (new_demand <= limit).all(axis=2)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            h_new, _ = fleet.server_curve(np.minimum(new_demand / cap, 1.0 - 1e-15))
+        delta = lam * (A - A[pick, users]) + (cap * (h_new - h_now)).sum(axis=2)
+        delta = np.where(fits, delta, np.inf)
+        j = int(np.argmin(delta))
+        c, k = divmod(j, fleet.n_users)
+        if not delta.flat[j] < -1e-12 * abs(float(lam @ A[pick, users])):
+            break
+        pick[k] = c
+        demand = new_demand[c, k]
+        h_now, _ = fleet.server_curve(demand / cap)
+    return np.stack(cands)[pick, users]
+
+
 def price_ceiling(fleet: FleetProblem, X0: np.ndarray) -> float:
     """A price above which every user's DP answer is device_only: the largest saving any
     user can get from the servers over the smallest compute any block puts on them."""
@@ -229,6 +267,13 @@ def lagrangian(fleet: FleetProblem, cfg: LagrangianConfig, dp=None) -> tuple[np.
         if lb > best[0]:
             best = (lb, p, X, L)
     lb, price, Xd, Ld = best
+    if fleet.queueing == "ps":  # price each server at its marginal congestion along averaged utilizations
+        rho = fleet.demand(Ld) / (1000.0 * fleet.shared.workers)
+        for t in range(cfg.congestion_steps):
+            p = np.minimum(fleet.congestion_price(np.minimum(rho, fleet.rho_max)), ceiling)
+            _, _, Xc, Lc = dual(p)
+            primal.offer(Xc, Lc)
+            rho = rho + (fleet.demand(Lc) / (1000.0 * fleet.shared.workers) - rho) / (t + 2)
     Xr, Lr, _ = _repair(fleet, dual, price, Xd, Ld, cfg.repair_steps)
     primal.offer(Xr, Lr)
     Xf, Lf = Xr, Lr
@@ -246,6 +291,9 @@ def lagrangian(fleet: FleetProblem, cfg: LagrangianConfig, dp=None) -> tuple[np.
             primal.offer(Xa.astype(np.intp), La)
             Xf, Lf = _fill(fleet, Xf, Lf, Xa.astype(np.intp), La)
         primal.offer(Xf, Lf)
+    if fleet.n_users <= POLISH_MAX_USERS and primal.X is not None:
+        pool = [a.astype(np.intp) for _, a, _ in dual.answers] + [Xd]
+        primal.offer(_polish(fleet, primal.X, pool, 4 * fleet.n_users))
     assert primal.X is not None  # device_only is feasible
     cost = primal.cost
     info = {
