@@ -16,24 +16,19 @@ from typing import Literal
 
 import numpy as np
 
-from problems.build import MecPowerConfig, MecWeights, ServerTierConfig, TierConfig
+from problems.build import MecWeights, ServerTierConfig, TierConfig
 from problems.errors import FieldError
 from problems.fleet import CLOUD, QUEUEING, FleetProblem, FleetShared, FleetUser
 from problems.models import ModelConfig, profile_from_config
 from problems.networks import NetworkConfig, network_from_config, sample_network
 from problems.presets import mec_tiers
 from problems.scenario import MecPower, Tier
-from problems.schema import from_mapping
+from problems.schema import bounded, from_mapping
 
 
 @dataclass
 class ServerConfig(ServerTierConfig):
-    workers: int = 1
-
-    def validate(self, prefix: str) -> None:
-        super().validate(prefix)
-        if self.workers < 1:
-            raise FieldError(f"{prefix}.workers", "must be a positive integer", self.workers)
+    workers: int = bounded(1, ge=1)
 
 
 @dataclass
@@ -46,7 +41,7 @@ class FleetConfig:
     device: TierConfig = field(default_factory=TierConfig)
     edge: ServerConfig = field(default_factory=ServerConfig)
     cloud: ServerConfig = field(default_factory=ServerConfig)
-    power: MecPowerConfig = field(default_factory=MecPowerConfig)
+    power: MecPower = field(default_factory=MecPower)
     deploy_weights: tuple[float, float, float] = (0.0, 1.0, 1.0)
     weights: MecWeights = field(default_factory=MecWeights)
     queueing: str = "none"
@@ -97,7 +92,7 @@ def build_fleet(model: Mapping | None, scenario: Mapping | None, network: Mappin
         edge=Tier("edge", edge.d if cfg.edge.d is None else cfg.edge.d),
         cloud=Tier("cloud", cloud.d if cfg.cloud.d is None else cfg.cloud.d),
         edge_workers=cfg.edge.workers, cloud_workers=cfg.cloud.workers, ec=net.ec,
-        power=MecPower(**vars(cfg.power)), deploy_weights=tuple(cfg.deploy_weights),  # type: ignore[arg-type]
+        power=cfg.power, deploy_weights=tuple(cfg.deploy_weights),  # type: ignore[arg-type]
         w_energy=cfg.weights.energy, w_deploy=cfg.weights.deploy,
         max_utilization=cfg.max_utilization, queueing=cfg.queueing,
     )

@@ -270,8 +270,20 @@ _SCENARIO_KEYS = {
 }
 
 
+def is_fleet_document(doc: Any) -> bool:
+    """A `/2` document with `users` or a scenario of kind fleet (spec sections 13 and 14)."""
+    if not isinstance(doc, Mapping) or doc.get("format") != FORMAT_V2:
+        return False
+    sc = doc.get("scenario")
+    return doc.get("users") is not None or (isinstance(sc, Mapping) and sc.get("kind") == "fleet")
+
+
 def problem_from_dict(doc: Any) -> Problem:
-    """Validate a parsed instance document and build its Problem."""
+    """Validate a parsed instance document and build its Problem (a FleetProblem for a fleet)."""
+    if is_fleet_document(doc):
+        from problems.fleet_instance import fleet_from_dict
+
+        return fleet_from_dict(doc)  # type: ignore[return-value]
     profile, scenario, name = read_document(doc)
     return Problem(profile, scenario, name=name)
 
@@ -285,11 +297,9 @@ def read_document(doc: Any) -> tuple[Profile, Scenario, str]:
     fmt = top.string("format")
     if fmt not in (FORMAT, FORMAT_V2):
         raise FieldError("format", f"expected {FORMAT!r} or {FORMAT_V2!r}", short(fmt))
-    sc_kind = doc.get("scenario", {}).get("kind") if isinstance(doc.get("scenario"), Mapping) else None
-    if v2 and (top.has("users") or sc_kind == "fleet"):
-        from problems.fleet_instance import fleet_from_dict
-
-        return fleet_from_dict(doc)
+    if is_fleet_document(doc):
+        raise FieldError("users", "a fleet (spec section 13) has no single profile; read it with problem_from_dict",
+                         None, show_value=False)
     blocks_raw = top.array("blocks")
     if not blocks_raw:
         raise FieldError("blocks", "must not be empty", [])

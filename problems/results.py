@@ -21,7 +21,7 @@ from problems.text import clean, clean_all
 
 RESULT = "result.json"
 MAX_RESULT_BYTES = 64 * 2**20  # a result row is kilobytes; anything this large is not one
-STATUSES = ("ok", "failed", "unsupported", "timeout", "invalid")
+STATUSES = ("ok", "failed", "unsupported", "timeout", "invalid", "infeasible")
 TEXT_FIELDS = ("solver", "instance", "scenario", "error", "model", "network", "timestamp", "git_revision",
                "reference_kind")
 NUMBER_FIELDS = ("n_blocks", "seed", "cost", "latency_ms", "energy_j", "deploy", "optimal_cost", "reference_cost",

@@ -248,6 +248,7 @@ def lagrangian(fleet: FleetProblem, cfg: LagrangianConfig, dp=None) -> tuple[np.
     dual = _Dual(fleet, dp or _LocalDP(fleet))
     primal = _Primal(fleet)
     lb, g, X, L = dual(np.zeros(2))
+    X0 = X
     primal.offer(X, L)
     best = (lb, np.zeros(2), X, L)
     cuts = [(lb, g, np.zeros(2))]
@@ -284,15 +285,16 @@ def lagrangian(fleet: FleetProblem, cfg: LagrangianConfig, dp=None) -> tuple[np.
         dual(np.maximum(below, 0.0))
     starts = [(Xf, Lf)]
     if cfg.shed if cfg.shed is not None else fleet.n_users <= SHED_MAX_USERS:
-        Xs, _ = shed_load(fleet, Xd)  # the dual answer made feasible by greedy's block moves
-        starts.append((Xs, fleet.server_load(Xs)))
+        for origin in (Xd, X0):  # the dual answer and independent's made feasible by greedy's block moves
+            Xs, _ = shed_load(fleet, origin)
+            starts.append((Xs, fleet.server_load(Xs)))
     for Xf, Lf in starts:
         for _, Xa, La in list(dual.answers):
             primal.offer(Xa.astype(np.intp), La)
             Xf, Lf = _fill(fleet, Xf, Lf, Xa.astype(np.intp), La)
         primal.offer(Xf, Lf)
     if fleet.n_users <= POLISH_MAX_USERS and primal.X is not None:
-        pool = [a.astype(np.intp) for _, a, _ in dual.answers] + [Xd]
+        pool = [a.astype(np.intp) for _, a, _ in dual.answers] + [Xd] + [x for x, _ in starts[1:]]
         primal.offer(_polish(fleet, primal.X, pool, 4 * fleet.n_users))
     assert primal.X is not None  # device_only is feasible
     cost = primal.cost
