@@ -446,3 +446,35 @@ class FleetProblem:
         if isinstance(assignment, list | tuple) and assignment and isinstance(assignment[0], list | tuple | np.ndarray):
             return self.pack(assignment)
         return np.asarray(assignment)
+
+
+@dataclass(frozen=True)
+class SearchScore:
+    cost: np.ndarray  # [pop] fleet cost, +inf where infeasible
+
+
+class FleetSearchView:
+    """A fleet's joint assignment as one flat vector of sum_k n_k tiers (user 0's blocks,
+    then user 1's, ...), for black-box search (genetic, random_search). `evaluate(X).cost`
+    is the fleet cost with +inf for infeasible answers: a search fitness that ranks every
+    feasible answer first, never a reported score."""
+
+    def __init__(self, fleet: FleetProblem):
+        self.fleet = fleet
+        self.n_blocks = fleet.n_blocks
+        self.n_tiers = 3
+        self.name = fleet.name
+        users = np.repeat(np.arange(fleet.n_users), fleet.n_blocks_of)
+        blocks = np.concatenate([np.arange(n) for n in fleet.n_blocks_of])
+        self._flat_index = users * fleet.n_max + blocks
+
+    def to_joint(self, X) -> np.ndarray:
+        """[pop, sum n_k] flat answers as [pop, K, n_max] (pads 0)."""
+        X = np.asarray(X)
+        out = np.zeros((X.shape[0], self.fleet.n_users * self.fleet.n_max), dtype=np.intp)
+        out[:, self._flat_index] = X
+        return out.reshape(X.shape[0], self.fleet.n_users, self.fleet.n_max)
+
+    def evaluate(self, X) -> SearchScore:
+        ev = self.fleet.evaluate(self.to_joint(X))
+        return SearchScore(np.where(ev.feasible, ev.cost, np.inf))

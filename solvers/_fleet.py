@@ -13,7 +13,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from problems.fleet import FleetProblem, FleetTables
+from problems.fleet import FleetProblem, FleetSearchView, FleetTables
 from solvers.base import Unsupported
 
 
@@ -79,3 +79,12 @@ def batched_dp(tables: FleetTables, price=(0.0, 0.0), lo: int = 0, hi: int | Non
     hi = tables.unary.shape[0] if hi is None else hi
     return _dp(tables.unary, tables.trans, tables.final, tables.load, float(price[0]), float(price[1]), lo, hi)
 
+
+
+def searchable(problem):
+    """(what a black-box search evaluates, how its best flat answer becomes the solution):
+    a fleet's flat search view, or the problem itself."""
+    if not is_fleet(problem):
+        return problem, lambda x: x
+    view = FleetSearchView(problem)
+    return view, lambda x: view.to_joint(np.asarray(x)[None])[0]
