@@ -12,6 +12,9 @@ than `n_max` are padded after their last block so that the pad is ignored exactl
 first pad block carries the user's return to the device (`final`, which depends only on
 the tier of the last real block) in its move term, every other pad term is 0, and the
 padded `final` is 0. So whatever tiers an assignment puts past `n_k`, they cost nothing.
+Populations of at least `BY_CLASS_MIN_POP` go through each class of identical users' own
+`Problem.evaluate` instead (its group tables: a few lookups per assignment), one call per
+class over all its users and assignments; both paths are the same tables and agree.
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ EDGE, CLOUD = 1, 2
 SERVERS = (EDGE, CLOUD)
 #: evaluate() walks at most this many (assignment, user) pairs at once
 CHUNK_PAIRS = 1 << 18
+#: populations at least this large are scored per class of identical users (module docstring)
+BY_CLASS_MIN_POP = 64
 
 
 @dataclass(frozen=True)
@@ -170,7 +175,14 @@ class FleetProblem:
         self.users = tuple(users)
         self.shared = shared
         self.name = name
-        self.user_problems = tuple(_user_problem(k, u, shared) for k, u in enumerate(self.users))
+        built: dict = {}  # identical users (same blocks, device and link) share one Problem
+        problems = []
+        for k, u in enumerate(self.users):
+            key = (u.profile.blocks, u.device, u.te)
+            if key not in built:
+                built[key] = _user_problem(k, u, shared)
+            problems.append(built[key])
+        self.user_problems = tuple(problems)
         for k, p in enumerate(self.user_problems):
             if p.is_dag or p.chain.has_exits:
                 raise ProblemError(f"users[{k}].blocks: fleets take chains without early exits (spec section 13)")
@@ -230,7 +242,8 @@ class FleetProblem:
             raise ProblemError(f"assignment: expected shape [pop, {K}, {n}], got {list(X.shape)}")
         if X.size and not np.issubdtype(X.dtype, np.integer):
             raise ProblemError(f"assignment: expected integer tiers, got dtype {X.dtype}")
-        X = np.where(self.valid_mask[None], X, 0).astype(np.intp)
+        if not self.valid_mask.all():  # pads are ignored: any value there becomes 0
+            X = X * self.valid_mask[None].astype(X.dtype)
         if X.size and (X.min() < 0 or X.max() >= 3):
             raise ProblemError("assignment: tiers must lie in 0..2")
         return X
@@ -312,9 +325,43 @@ class FleetProblem:
         return Stack(unary, trans, pay, gain, final, False)
 
     # -- scoring ----------------------------------------------------------------------
+    @cached_property
+    def _classes(self) -> list[tuple[Problem, np.ndarray]]:
+        """Users that share one single-user Problem, with their indices."""
+        groups: dict[int, list[int]] = {}
+        for k, p in enumerate(self.user_problems):
+            groups.setdefault(id(p), []).append(k)
+        return [(self.user_problems[ks[0]], np.array(ks, dtype=np.intp)) for ks in groups.values()]
+
     def components(self, X) -> np.ndarray:
         """Per-user (T without queueing, E, D, W_edge, W_cloud): [5, pop, K]."""
         X = self.check(X)
+        if X.shape[0] >= BY_CLASS_MIN_POP:
+            return self._components_by_class(X)
+        return self._components_stacked(X)
+
+    def _components_by_class(self, X: np.ndarray) -> np.ndarray:
+        """Large populations: each class of identical users is scored by its own Problem's
+        batched evaluate (its group tables), all its users and assignments at once; the loads
+        are the load table's rows summed per tier."""
+        pop, K, _ = X.shape
+        out = np.empty((5, pop, K))
+        for problem, users in self._classes:
+            n = problem.n_blocks
+            rows = X[:, users, :n].reshape(-1, n)
+            ev = problem.evaluate(rows)
+            shape = (pop, users.size)
+            out[0][:, users] = ev.latency_ms.reshape(shape)
+            out[1][:, users] = ev.energy_j.reshape(shape)
+            out[2][:, users] = ev.deploy.reshape(shape)
+            load = self.server_loads[int(users[0])]  # [n, 3], 0 on the device
+            picked = load.ravel().take(np.arange(n) * 3 + rows)  # c(i, S_i) per block
+            edge = np.where(rows == EDGE, picked, 0.0).sum(axis=1)
+            out[3][:, users] = edge.reshape(shape)
+            out[4][:, users] = (picked.sum(axis=1) - edge).reshape(shape)
+        return out
+
+    def _components_stacked(self, X: np.ndarray) -> np.ndarray:
         pop, K, _ = X.shape
         out = np.empty((5, pop, K))
         step = max(1, CHUNK_PAIRS // K)

@@ -146,3 +146,12 @@ def test_users_with_different_block_counts():
     want = (p1.score(np.array(S[0]))["cost"] + 2 * p2.score(np.array(S[1]))["cost"]) / 3
     assert got["cost"] == pytest.approx(want, rel=1e-12)
     assert fleet.unpack(fleet.pack(S)) == S
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 2**31 - 1), st.sampled_from(["none", "ps"]))
+def test_per_class_scoring_equals_the_stacked_walk(seed, queueing):
+    fleet = random_fleet(seed, queueing)
+    X = np.random.default_rng(seed).integers(0, 3, (80, fleet.n_users, fleet.n_max))
+    X = fleet.check(X)
+    assert np.allclose(fleet._components_by_class(X), fleet._components_stacked(X), rtol=1e-12, atol=1e-12)

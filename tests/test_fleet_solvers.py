@@ -117,3 +117,27 @@ def test_fleet_solvers_refuse_single_user_problems():
     for name in ("independent", "greedy", "lagrangian"):
         row = run(paper_problem("alexnet"), name, timing=FAST)
         assert row["status"] == "unsupported", name
+
+
+@pytest.mark.slow
+def test_lagrangian_ray_backend_equals_local():
+    """On a local Ray instance (127.0.0.1): the split DPs give the local answer exactly."""
+    ray = pytest.importorskip("ray", reason="Ray not installed (the [ray] extra)")
+    fleet = random_fleet(5, "none", max_users=3, max_blocks=4)
+    local = solve("lagrangian", fleet)
+    try:
+        ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1")
+        remote = solve("lagrangian", fleet, backend="ray", ray_tasks=2)
+    finally:
+        ray.shutdown()
+    assert np.array_equal(local.assignment, remote.assignment)
+    assert local.info["lower_bound"] == remote.info["lower_bound"]
+
+
+def test_lagrangian_ray_backend_without_ray_refuses():
+    import importlib.util
+
+    if importlib.util.find_spec("ray") is not None:
+        pytest.skip("Ray is installed")
+    row = run(random_fleet(5, "none"), "lagrangian", {"backend": "ray"}, timing=FAST)
+    assert row["status"] == "unsupported" and "Ray" in row["error"]
