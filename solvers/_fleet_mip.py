@@ -27,7 +27,8 @@ import time
 import numpy as np
 
 from problems.fleet import FleetProblem
-from solvers._chain_mip import CPSAT_UNITS, _form, _structure
+from solvers._chain_mip import _form, _structure
+from solvers._mip import CPSAT_UNITS
 from solvers.base import Unsupported
 
 #: relative gap at which a fleet answer counts as proven optimal (MIP gap, and the ps loop's)
