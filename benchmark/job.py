@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmark.files import begin_job, commit_job
+from benchmark.fleet_rows import describe_fleet, is_fleet
 from benchmark.isolate import IsolationConfig, check_timeout, run_isolated
 from benchmark.plugins import load_plugins
 from benchmark.provenance import VERSIONED, git_revision, machine, versions
@@ -75,6 +76,8 @@ def solver_params(cfg: Mapping) -> tuple[str, dict[str, Any]]:
 def describe(problem: Problem, row: Mapping) -> str:
     """A short human summary of one result."""
     lines = [f"{clean(row['instance'])}  solver={clean(row['solver'])}  status={row['status']}"]
+    if is_fleet(problem):
+        return "\n".join(lines + ([f"  {clean(row['error'])}"] if row.get("error") else []) + describe_fleet(row))
     if row["status"] != "ok":
         lines.append(f"  {clean(row['error'])}")
         return "\n".join(lines)

@@ -75,8 +75,35 @@ def _dag(problem: Problem, time_limit_s: float) -> Reference:
                      note=f"{DAG_BACKEND} stopped after {time_limit_s:g} s; best assignment found costs {cost:.9g}")
 
 
+#: fleet references already found in this process, by instance content (a sweep's jobs share them)
+_FLEET_CACHE: dict[str, Reference] = {}
+
+
+def _fleet(problem, time_limit_s: float) -> Reference:
+    """The `ilp` optimum of a fleet (spec section 13) when proven within `time_limit_s`,
+    else the best proven lower bound (the MIP's or lagrangian's, whichever is higher)."""
+    import hashlib
+
+    from problems.instance import dumps_instance
+    from solvers._fleet_mip import solve_fleet
+    from solvers.lagrangian import LagrangianConfig, lagrangian
+
+    key = hashlib.sha256(dumps_instance(problem).encode()).hexdigest() + f"/{time_limit_s!r}"
+    if key in _FLEET_CACHE:
+        return _FLEET_CACHE[key]
+    X, info = solve_fleet(problem, "cbc", time_limit_s)
+    if info["status"] == "optimal":
+        ref = Reference(problem.score(X)["cost"], "optimal", "ilp", X)
+    else:
+        _, lag = lagrangian(problem, LagrangianConfig())
+        bound = max(float(info["bound"]), float(lag["lower_bound"]))
+        ref = Reference(bound, "bound", "ilp", X, note=f"ilp stopped at {time_limit_s:g} s; best lower bound")
+    _FLEET_CACHE[key] = ref
+    return ref
+
+
 def problem_class(problem: Problem) -> str:
-    """`chain` or `dag` (fleets add their own class)."""
+    """`chain`, `dag` or `fleet`."""
     return "dag" if getattr(problem, "is_dag", False) else getattr(problem, "problem_class", "chain")
 
 
@@ -87,7 +114,7 @@ def edge_count(problem: Problem) -> int:
 
 
 #: problem class -> its reference solver
-REFERENCES: dict[str, Callable[[Problem, float], Reference]] = {"chain": _chain, "dag": _dag}
+REFERENCES: dict[str, Callable[[Problem, float], Reference]] = {"chain": _chain, "dag": _dag, "fleet": _fleet}
 _CACHE: dict[tuple[str, str, float], Reference] = {}
 
 

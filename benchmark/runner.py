@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmark.fleet_rows import fleet_fields, is_fleet, score_fleet
 from benchmark.reference import DEFAULT_TIME_LIMIT_S, edge_count, problem_class
 from benchmark.reference import reference as find_reference
 from problems import Problem, ProblemError
@@ -148,6 +149,21 @@ def rss_mb() -> float | None:
     return _status_mb("VmRSS")
 
 
+def _score(problem: Problem, assignment, row: dict[str, Any], gap) -> None:
+    """The problem's scoring of a single-user answer, and its gap to the reference."""
+    assignment = np.asarray(assignment)
+    try:
+        problem.check(assignment)
+    except ProblemError as exc:
+        raise RuntimeError(f"solver returned an invalid assignment: {exc}") from None
+    if assignment.ndim != 1:
+        raise RuntimeError(f"solver returned an assignment of shape {list(assignment.shape)}")
+    row["assignment"] = [int(x) for x in assignment]
+    row.update(problem.score(assignment))
+    if row["reference_cost"] is not None:
+        row["gap"] = gap(row["cost"], row["reference_cost"])
+
+
 def base_row(problem: Problem, solver_name: str, seed: int,
              reference_time_limit_s: float = DEFAULT_TIME_LIMIT_S) -> dict[str, Any]:
     """The row of a job before its solver ran: status `ok`, no solution yet, the reference known
@@ -177,6 +193,8 @@ def base_row(problem: Problem, solver_name: str, seed: int,
         "info": {},
     }
     row["problem_class"], row["n_edges"] = problem_class(problem), edge_count(problem)
+    if is_fleet(problem):
+        row.update(fleet_fields(problem))
     ref = find_reference(problem, reference_time_limit_s)
     row["reference_cost"], row["reference_kind"] = ref.cost, ref.kind
     row["optimal_cost"] = ref.cost if ref.kind == "optimal" else None
@@ -201,6 +219,7 @@ def run(problem: Problem, solver_name: str, params: dict | None = None, seed: in
     prep_rng, _ = seeds(seed)
     try:
         on_phase("prepare", 0.0)
+        solver.check_supported(problem)
         t0 = time.perf_counter()
         solver.prepare(problem, prep_rng)
         row["prepare_s"] = time.perf_counter() - t0
@@ -211,17 +230,7 @@ def run(problem: Problem, solver_name: str, params: dict | None = None, seed: in
         solution, row["decision_ms"], row["decision_repeats"] = timed.solution, timed.decision_ms, timed.repeats
         if memory:
             row["first_solve_ms"] = timed.first_s * 1e3
-        assignment = np.asarray(solution.assignment)
-        try:
-            problem.check(assignment)
-        except ProblemError as exc:
-            raise RuntimeError(f"solver returned an invalid assignment: {exc}") from None
-        if assignment.ndim != 1:
-            raise RuntimeError(f"solver returned an assignment of shape {list(assignment.shape)}")
-        row["assignment"] = [int(x) for x in assignment]
-        row.update(problem.score(assignment))
-        if row["reference_cost"] is not None:
-            row["gap"] = gap(row["cost"], row["reference_cost"])
+        (score_fleet if is_fleet(problem) else _score)(problem, solution.assignment, row, gap)
         row["info"] = solution.info
     except Unsupported as exc:
         row["status"], row["error"] = "unsupported", str(exc) or "unsupported"

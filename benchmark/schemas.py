@@ -178,5 +178,8 @@ def register() -> None:
     cs.repo["solver"] = group
     for kind, cls in SCENARIO_SCHEMAS.items():
         cs.store(group="scenario", name=f"{kind}_schema", node=schema_of(cls))
+    from problems.fleet_build import FleetConfig
+
+    cs.store(group="scenario", name="fleet_schema", node=schema_of(FleetConfig))
     cs.store(group="model", name="model_schema", node=schema_of(ModelConfig))
     cs.store(group="network", name="network_schema", node=schema_of(NetworkConfig))

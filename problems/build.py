@@ -177,7 +177,12 @@ def make_scenario(kind: str = "mec", network: str | Network = "5g_avg", **overri
 
 
 def build_problem(model: Mapping | None, scenario: Mapping | None, network: Mapping | None) -> Problem:
-    """The problem named `<model>-<scenario>-<network>` from the three config groups."""
+    """The problem named `<model>-<scenario>-<network>` from the three config groups
+    (a `FleetProblem` for `scenario.kind: fleet`, see `problems.fleet_build`)."""
+    if isinstance(scenario, Mapping) and scenario.get("kind") == "fleet":
+        from problems.fleet_build import build_fleet
+
+        return build_fleet(model, scenario, network)  # type: ignore[return-value]
     mcfg = from_mapping(ModelConfig, model, "model")
     scfg = scenario_config(scenario)
     ncfg = from_mapping(NetworkConfig, network, "network")

@@ -123,8 +123,8 @@ def _index(value: Any, where: str) -> int:
     return value
 
 
-def _block(data: Any, i: int, keys: set[str]) -> Block:
-    where = f"blocks[{i}]"
+def _block(data: Any, i: int, keys: set[str], prefix: str = "blocks") -> Block:
+    where = f"{prefix}[{i}]"
     o = _Obj(data, where, keys)
     layers = tuple(_layer(v, f"{where}.layers[{j}]") for j, v in enumerate(o.array("layers", required=False) or []))
     latency = o.number("latency_ms", required=False)
@@ -181,37 +181,49 @@ def _early_exit(o: _Obj) -> EarlyExit:
     return EarlyExit(bool(enabled), NUM_CLASSES if classes is None else classes)
 
 
-def _mec(o: _Obj) -> MecScenario:
-    tiers = _tiers(o, 3, 3, "mec")
-    links = o.obj("links", {"te", "ec"})
+def _link(o: _Obj, key: str) -> Link:
+    """A MEC link `{up_mbps, down_mbps, delay_ms}` under `key` of `o`."""
+    lo = o.obj(key, {"up_mbps", "down_mbps", "delay_ms"})
+    return Link(lo.number("up_mbps", positive=True), lo.number("down_mbps", positive=True), lo.number("delay_ms"))
 
-    def link(key: str) -> Link:
-        lo = links.obj(key, {"up_mbps", "down_mbps", "delay_ms"})
-        return Link(lo.number("up_mbps", positive=True), lo.number("down_mbps", positive=True), lo.number("delay_ms"))
 
+def _mec_power(o: _Obj) -> MecPower:
     p = o.obj("power", {"alpha_up_mw_per_mbps", "alpha_down_mw_per_mbps", "beta_mw"}, required=False)
     default = MecPower()
-    power = default if p is None else MecPower(
+    return default if p is None else MecPower(
         p.number("alpha_up_mw_per_mbps", default.alpha_up_mw_per_mbps),
         p.number("alpha_down_mw_per_mbps", default.alpha_down_mw_per_mbps),
         p.number("beta_mw", default.beta_mw),
     )
+
+
+def _deploy_weights(o: _Obj) -> tuple[float, float, float]:
     dw = o.array("deploy_weights", required=False)
     if dw is None:
-        deploy = DEPLOY_WEIGHTS
-    else:
-        if len(dw) != 3:
-            raise FieldError(o.where("deploy_weights"), "needs one weight per tier (3)", short(dw))
-        deploy = tuple(_number(v, f"{o.where('deploy_weights')}[{j}]") for j, v in enumerate(dw))
+        return DEPLOY_WEIGHTS
+    if len(dw) != 3:
+        raise FieldError(o.where("deploy_weights"), "needs one weight per tier (3)", short(dw))
+    return tuple(_number(v, f"{o.where('deploy_weights')}[{j}]") for j, v in enumerate(dw))  # type: ignore[return-value]
+
+
+def _mec_weights(o: _Obj) -> tuple[float, float]:
+    """(w_energy, w_deploy) of `weights {energy, deploy}`, with the spec's defaults."""
     w = o.obj("weights", {"energy", "deploy"}, required=False)
+    return (W_ENERGY, W_DEPLOY) if w is None else (w.number("energy", W_ENERGY), w.number("deploy", W_DEPLOY))
+
+
+def _mec(o: _Obj) -> MecScenario:
+    tiers = _tiers(o, 3, 3, "mec")
+    links = o.obj("links", {"te", "ec"})
+    w_energy, w_deploy = _mec_weights(o)
     return MecScenario(
         tiers=tuple(tiers),  # type: ignore[arg-type]
-        te=link("te"),
-        ec=link("ec"),
-        power=power,
-        deploy_weights=deploy,  # type: ignore[arg-type]
-        w_energy=W_ENERGY if w is None else w.number("energy", W_ENERGY),
-        w_deploy=W_DEPLOY if w is None else w.number("deploy", W_DEPLOY),
+        te=_link(links, "te"),
+        ec=_link(links, "ec"),
+        power=_mec_power(o),
+        deploy_weights=_deploy_weights(o),
+        w_energy=w_energy,
+        w_deploy=w_deploy,
         early_exit=_early_exit(o),
     )
 
@@ -258,8 +270,20 @@ _SCENARIO_KEYS = {
 }
 
 
+def is_fleet_document(doc: Any) -> bool:
+    """A `/2` document with `users` or a scenario of kind fleet (spec sections 13 and 14)."""
+    if not isinstance(doc, Mapping) or doc.get("format") != FORMAT_V2:
+        return False
+    sc = doc.get("scenario")
+    return doc.get("users") is not None or (isinstance(sc, Mapping) and sc.get("kind") == "fleet")
+
+
 def problem_from_dict(doc: Any) -> Problem:
-    """Validate a parsed instance document and build its Problem."""
+    """Validate a parsed instance document and build its Problem (a FleetProblem for a fleet)."""
+    if is_fleet_document(doc):
+        from problems.fleet_instance import fleet_from_dict
+
+        return fleet_from_dict(doc)  # type: ignore[return-value]
     profile, scenario, name = read_document(doc)
     return Problem(profile, scenario, name=name)
 
@@ -273,8 +297,9 @@ def read_document(doc: Any) -> tuple[Profile, Scenario, str]:
     fmt = top.string("format")
     if fmt not in (FORMAT, FORMAT_V2):
         raise FieldError("format", f"expected {FORMAT!r} or {FORMAT_V2!r}", short(fmt))
-    if top.has("users"):
-        raise FieldError("users", "fleet instances (spec section 13) are not supported yet", None, show_value=False)
+    if is_fleet_document(doc):
+        raise FieldError("users", "a fleet (spec section 13) has no single profile; read it with problem_from_dict",
+                         None, show_value=False)
     blocks_raw = top.array("blocks")
     if not blocks_raw:
         raise FieldError("blocks", "must not be empty", [])
@@ -349,7 +374,7 @@ def _read_capped(path: Path, shown: str, max_mb: float) -> bytes:
     return data
 
 
-def load_instance(path: str | Path, max_mb: float = MAX_INSTANCE_MB) -> Problem:
+def load_instance(path: str | Path, max_mb: float = MAX_INSTANCE_MB) -> Problem:  # or a FleetProblem (section 13)
     """Read and validate an instance file; every failure is a one-line FieldError."""
     path = Path(path)
     shown = _path_text(path)
@@ -405,6 +430,10 @@ def _block_dict(b: Block, v2: bool) -> dict:
 
 def problem_to_dict(problem: Problem) -> dict:
     """The fully resolved problem as a `partition-instance/1` document, or `/2` where needed."""
+    if getattr(problem, "problem_class", None) == "fleet":
+        from problems.fleet_instance import fleet_to_dict
+
+        return fleet_to_dict(problem)
     v2 = uses_v2(problem)
     blocks = [_block_dict(b, v2) for b in problem.profile.blocks]
     sc = problem.scenario

@@ -21,7 +21,7 @@ from problems.text import clean, clean_all
 
 RESULT = "result.json"
 MAX_RESULT_BYTES = 64 * 2**20  # a result row is kilobytes; anything this large is not one
-STATUSES = ("ok", "failed", "unsupported", "timeout", "invalid")
+STATUSES = ("ok", "failed", "unsupported", "timeout", "invalid", "infeasible")
 TEXT_FIELDS = ("solver", "instance", "scenario", "error", "model", "network", "timestamp", "git_revision",
                "reference_kind")
 NUMBER_FIELDS = ("n_blocks", "seed", "cost", "latency_ms", "energy_j", "deploy", "optimal_cost", "reference_cost",
@@ -74,10 +74,16 @@ def check_row(row: Any) -> None:
     if not isinstance(assignment, list):
         raise BadResultError(f"assignment: must be a list (got {type(assignment).__name__})")
     n_tiers = len(row["tiers"]) if row.get("tiers") else None
-    for i, tier in enumerate(assignment):
-        if isinstance(tier, bool) or not isinstance(tier, int) or tier < 0 or (n_tiers and tier >= n_tiers):
-            limit = f" in [0, {n_tiers - 1}]" if n_tiers else " >= 0"
-            raise BadResultError(f"assignment[{i}]: must be a tier index{limit} (got {clean(repr(tier))[:80]})")
+    fleet = row.get("scenario") == "fleet"  # K lists of n_k tiers (spec section 13)
+    users = assignment if fleet else [assignment]
+    for k, tiers in enumerate(users):
+        if not isinstance(tiers, list):
+            raise BadResultError(f"assignment[{k}]: must be a list of tiers (got {type(tiers).__name__})")
+        for i, tier in enumerate(tiers):
+            if isinstance(tier, bool) or not isinstance(tier, int) or tier < 0 or (n_tiers and tier >= n_tiers):
+                limit = f" in [0, {n_tiers - 1}]" if n_tiers else " >= 0"
+                where = f"assignment[{k}][{i}]" if fleet else f"assignment[{i}]"
+                raise BadResultError(f"{where}: must be a tier index{limit} (got {clean(repr(tier))[:80]})")
 
 
 def read_result(path: str | os.PathLike) -> dict[str, Any]:

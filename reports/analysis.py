@@ -71,6 +71,8 @@ def prepare(frame: pd.DataFrame) -> pd.DataFrame:
         models.append(_label(base, problem_extra))
         tiers = parse_json(row.tiers) or []
         assignment = parse_json(row.assignment)
+        if assignment and isinstance(assignment[0], list):  # a fleet's K lists: every user's blocks
+            assignment = [t for user in assignment for t in user]
         names.append(" / ".join(map(str, tiers)))
         if assignment and tiers:
             counts = np.bincount(np.asarray(assignment, dtype=int), minlength=len(tiers))[: len(tiers)]

@@ -18,7 +18,7 @@ import pandas as pd
 import yaml
 
 from problems.atomic import atomic_write_text as write_text
-from reports import analysis, dag, figures, learned, stats_report, testbed
+from reports import analysis, dag, figures, fleets, learned, stats_report, testbed
 from reports.collect import CSV_NAME, Collected, parse_json, read_sweep, write_csv, write_parquet
 from reports.paper import TABLE3_OURS, WHY_DIFFERENT
 from reports.render import render
@@ -147,6 +147,7 @@ def context(collected: Collected) -> dict[str, Any]:
         "training_figs": training_figs,
         "dag": dag_section, "dag_figs": dag_figs,
         "learned": learned_section, "learned_figs": learned_figs,
+        "fleets": fleets.section(collected.frame),
         "sweep_configs": [_sweep_config(k, v) for k, v in collected.sweep_configs.items()],
         "varying": analysis.varying_keys(df),
         "first_config": yaml.safe_dump(first_config, sort_keys=False) if first_config else None,

@@ -36,9 +36,17 @@ class Solver:
 
     name: ClassVar[str] = ""
     Config: ClassVar[type] = NoConfig
+    #: whether the solver decides fleets (spec section 13); the others refuse them
+    fleets: ClassVar[bool] = False
 
     def __init__(self, config: Any = None):
         self.config = config if config is not None else self.Config()
+
+    def check_supported(self, problem: Problem) -> None:
+        """Unsupported (one line) when the solver cannot decide this kind of problem."""
+        if getattr(problem, "problem_class", None) == "fleet" and not self.fleets:
+            raise Unsupported(f"{self.name} decides one user's chain; fleets (spec section 13) are decided by "
+                              "independent, greedy, lagrangian, ilp, genetic, random_search and the fixed policies")
 
     def prepare(self, problem: Problem, rng: np.random.Generator) -> None:
         """Work done once per problem before deciding (not timed as decision)."""

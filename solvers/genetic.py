@@ -28,6 +28,7 @@ import numpy as np
 from problems import Problem
 from problems.errors import FieldError
 from problems.schema import bounded
+from solvers._fleet import searchable
 from solvers._trace import Trace
 from solvers.base import Solution, Solver
 from solvers.registry import register
@@ -120,7 +121,10 @@ class Genetic(Solver):
     name = "genetic"
     Config = GeneticConfig
 
+    fleets = True  # on the joint assignment, through the fleet's flat search view
+
     def solve(self, problem: Problem, rng: np.random.Generator) -> Solution:
+        problem, answer = searchable(problem)
         cfg = self.config
         n, k = problem.n_blocks, problem.n_tiers
         rate = cfg.mutation_rate if cfg.mutation_rate is not None else 1.0 / n
@@ -162,4 +166,4 @@ class Genetic(Solver):
             "status": "heuristic",
             "trace": trace.points(),
         }
-        return Solution(X[j].astype(np.int64), info)
+        return Solution(answer(X[j].astype(np.int64)), info)

@@ -11,6 +11,10 @@ chain programs), scip, cp-sat (integer-scaled objective, one worker).
 On a DAG (spec section 12) the program is `solvers._dag_mip`'s: a block's output is paid
 once per destination tier, exact with any number of tiers and with every backend (where
 `dp` does not apply). `info` records the backend's `status` and its proven `bound`.
+
+On a fleet (spec section 13) it is the exact reference: a MIP with the two capacity rows
+(`queueing=none`, any backend) or outer approximation of the convex processor-sharing form
+(`ps`, scip or cbc), see `solvers._fleet_mip`; `info.bound` is the proven lower bound.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from problems import Problem
 from problems.errors import FieldError
 from solvers._chain_mip import Limit, component_tables, limit_violations
 from solvers._dag_mip import solve_partition
+from solvers._fleet import is_fleet
+from solvers._fleet_mip import solve_fleet
 from solvers.base import Solution, Solver, Unsupported
 from solvers.registry import register
 
@@ -76,8 +82,18 @@ class Ilp(Solver):
     name = "ilp"
     Config = IlpConfig
 
+    fleets = True
+
     def solve(self, problem: Problem, rng: np.random.Generator) -> Solution:
         cfg = self.config
+        if is_fleet(problem):
+            if cfg.max_latency_ms is not None or cfg.max_energy_j is not None:
+                raise Unsupported("ilp on fleets takes no max_latency_ms / max_energy_j (the fleet's limits are "
+                                  "its servers' max_utilization)")
+            X, info = solve_fleet(problem, cfg.backend, cfg.time_limit_s)
+            if info.get("bound") is not None:
+                info["gap"] = max(0.0, (info["objective"] - info["bound"]) / max(abs(info["objective"]), 1e-12))
+            return Solution(X, info)
         limits = limits_of(problem, cfg.max_latency_ms, cfg.max_energy_j)
         result = solve_partition(problem.cost_tables, range(problem.n_tiers), limits, cfg.backend, cfg.time_limit_s)
         score = checked(problem, result, limits, cfg.backend, cfg.time_limit_s)

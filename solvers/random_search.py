@@ -14,6 +14,7 @@ import numpy as np
 
 from problems import Problem
 from problems.schema import bounded
+from solvers._fleet import searchable
 from solvers._trace import Trace
 from solvers.base import Solution, Solver
 from solvers.genetic import GeneticConfig
@@ -31,7 +32,10 @@ class RandomSearch(Solver):
     name = "random_search"
     Config = RandomSearchConfig
 
+    fleets = True  # on the joint assignment, through the fleet's flat search view
+
     def solve(self, problem: Problem, rng: np.random.Generator) -> Solution:
+        problem, answer = searchable(problem)
         n, k = problem.n_blocks, problem.n_tiers
         best_x, best = None, np.inf
         done = batches = 0
@@ -41,11 +45,11 @@ class RandomSearch(Solver):
             X = rng.integers(0, k, (m, n), dtype=np.int8)
             cost = problem.evaluate(X).cost
             j = int(np.argmin(cost))
-            if cost[j] < best:
+            if cost[j] < best or best_x is None:  # the first draw stands when nothing is feasible
                 trace.record_batch(done, cost)
                 best, best_x = float(cost[j]), X[j]
             done += m
             batches += 1
         info = {"value": best, "evaluations": done, "iterations": batches, "status": "heuristic",
                 "trace": trace.points()}
-        return Solution(best_x.astype(np.int64), info)
+        return Solution(answer(best_x.astype(np.int64)), info)

@@ -86,8 +86,10 @@ def test_the_groups_build_the_default_problem(compose):
 
 
 def test_no_file_repeats_a_default():
-    schemas = {"model": ModelConfig, "network": NetworkConfig, **{f"scenario/{k}": v for k, v in
-                                                                   SCENARIO_SCHEMAS.items()}}
+    from problems.fleet_build import FleetConfig
+
+    schemas = {"model": ModelConfig, "network": NetworkConfig, "scenario/fleet": FleetConfig,
+               **{f"scenario/{k}": v for k, v in SCENARIO_SCHEMAS.items()}}
     for path in sorted(CONF.glob("*/*.yaml")):
         group, option = path.parent.name, path.stem
         if group == "experiment":

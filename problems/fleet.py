@@ -1,0 +1,527 @@
+"""Fleets (spec section 13): K MEC users sharing one edge tier and one cloud tier.
+
+Each user is a single-user MEC `Problem` (its own device, `te` link and chain of blocks;
+the shared edge, cloud, `ec`, power, deploy weights and cost weights), so every per-user
+term comes from `problems.tables`. The fleet adds only what section 13 adds: the server
+loads `W[s, k]`, the utilizations, feasibility, the processor-sharing slowdown, the
+rate-weighted fleet cost and the throughput headroom `theta`.
+
+Scoring stacks the users' tables ([K, C, n_max, 3], C = T, E, D, edge load, cloud load)
+and walks all of them at once with `problems.scoring.chain_walk`. Users with fewer blocks
+than `n_max` are padded after their last block so that the pad is ignored exactly: the
+first pad block carries the user's return to the device (`final`, which depends only on
+the tier of the last real block) in its move term, every other pad term is 0, and the
+padded `final` is 0. So whatever tiers an assignment puts past `n_k`, they cost nothing.
+Populations of at least `BY_CLASS_MIN_POP` go through each class of identical users' own
+`Problem.evaluate` instead (its group tables: a few lookups per assignment), one call per
+class over all its users and assignments; both paths are the same tables and agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+
+from problems.errors import FieldError, ProblemError
+from problems.problem import Problem
+from problems.profile import Profile
+from problems.scenario import EarlyExit, Link, MecPower, MecScenario, Tier
+from problems.scoring import Stack, chain_walk
+from problems.tables import CostTables
+
+QUEUEING = ("none", "ps")
+#: relative tolerance of the capacity rows (spec section 13)
+RHO_RTOL = 1e-9
+#: server tiers of the MEC encoding
+EDGE, CLOUD = 1, 2
+SERVERS = (EDGE, CLOUD)
+#: evaluate() walks at most this many (assignment, user) pairs at once
+CHUNK_PAIRS = 1 << 18
+#: populations at least this large are scored per class of identical users (module docstring)
+BY_CLASS_MIN_POP = 64
+
+
+@dataclass(frozen=True)
+class FleetUser:
+    """User k: its request rate, device, device-edge link and chain of blocks."""
+
+    name: str
+    rate_rps: float
+    device: Tier
+    te: Link
+    profile: Profile
+
+
+@dataclass(frozen=True)
+class FleetShared:
+    """What the users share: the servers, the edge-cloud link, power and cost weights."""
+
+    edge: Tier
+    cloud: Tier
+    edge_workers: int
+    cloud_workers: int
+    ec: Link
+    power: MecPower = field(default_factory=MecPower)
+    deploy_weights: tuple[float, float, float] = (0.0, 1.0, 1.0)
+    w_energy: float = 300.0
+    w_deploy: float = 500.0
+    max_utilization: float = 0.9
+    queueing: str = "none"
+
+    @property
+    def early_exit(self) -> EarlyExit:
+        """Fleets have no early exits (spec section 13)."""
+        return EarlyExit()
+
+    @property
+    def workers(self) -> np.ndarray:
+        """Workers of (edge, cloud)."""
+        return np.array([self.edge_workers, self.cloud_workers], dtype=float)
+
+    def user_scenario(self, user: FleetUser) -> MecScenario:
+        return MecScenario(
+            tiers=(user.device, self.edge, self.cloud), te=user.te, ec=self.ec, power=self.power,
+            deploy_weights=self.deploy_weights, w_energy=self.w_energy, w_deploy=self.w_deploy,
+        )
+
+
+@dataclass(frozen=True)
+class FleetEvaluation:
+    """Scores of a population of joint assignments. Infeasible rows have NaN costs,
+    latencies and energies (never a finite number) but their utilizations and theta."""
+
+    cost: np.ndarray  # [pop] rate-weighted mean cost per request
+    latency_ms: np.ndarray  # [pop] rate-weighted mean latency
+    energy_j: np.ndarray  # [pop] rate-weighted mean device energy
+    deploy: np.ndarray  # [pop] rate-weighted mean deploy share
+    user_cost: np.ndarray  # [pop, K]
+    user_latency_ms: np.ndarray  # [pop, K]
+    user_energy_j: np.ndarray  # [pop, K]
+    loads: np.ndarray  # [pop, 2, K] W[s, k]: ms of server compute per request (edge, cloud)
+    rho_edge: np.ndarray  # [pop]
+    rho_cloud: np.ndarray  # [pop]
+    feasible: np.ndarray  # [pop] bool
+    theta: np.ndarray  # [pop] throughput headroom (inf without server load)
+
+    def row(self, j: int = 0) -> dict:
+        """One assignment's fleet-level numbers (None where it has no cost)."""
+        def num(a):
+            v = float(a[j])
+            return v if np.isfinite(v) else None
+
+        return {"cost": num(self.cost), "latency_ms": num(self.latency_ms), "energy_j": num(self.energy_j),
+                "deploy": num(self.deploy), "feasible": bool(self.feasible[j]),
+                "rho_edge": float(self.rho_edge[j]), "rho_cloud": float(self.rho_cloud[j]),
+                "theta": float(self.theta[j])}
+
+
+@dataclass(frozen=True, eq=False)
+class FleetTables:
+    """The users' tables padded to n_max (see the module docstring), for solvers.
+
+    `cost` is the scalar cost without queueing (`queueing=none`'s cost_k); `load[k, i, s]` is
+    c(k, i, s) on the server tiers and 0 on the device and on pads."""
+
+    unary: np.ndarray  # [K, n_max, 3]
+    trans: np.ndarray  # [K, n_max, 3, 3]
+    final: np.ndarray  # [K, 3]
+    load: np.ndarray  # [K, n_max, 3]
+    n_blocks: np.ndarray  # [K]
+
+
+def _pad_stack(tables: Sequence[np.ndarray], finals: Sequence[np.ndarray], n_max: int):
+    """unary [K, C, n_max, 3], trans [K, C, n_max, 3, 3], final [K, C, 3] of per-user
+    component tables unary [C, n, 3], trans [C, n, 3, 3], final [C, 3]."""
+    K = len(tables)
+    C = tables[0][0].shape[0]
+    unary = np.zeros((K, C, n_max, 3))
+    trans = np.zeros((K, C, n_max, 3, 3))
+    final = np.zeros((K, C, 3))
+    for k, ((u, t), f) in enumerate(zip(tables, finals, strict=True)):
+        n = u.shape[1]
+        unary[k, :, :n] = u
+        trans[k, :, :n] = t
+        if n == n_max:
+            final[k] = f
+        else:  # the return to the device from the last real block, paid on the first pad block
+            trans[k, :, n] = f[:, :, None]
+    return unary, trans, final
+
+
+def _user_problem(k: int, user: FleetUser, shared: FleetShared) -> Problem:
+    """User k's single-user MEC problem; its structural errors are named under `users[k]`."""
+    try:
+        return Problem(user.profile, shared.user_scenario(user), name=user.name)
+    except FieldError as exc:
+        raise FieldError(f"users[{k}].{exc.field}", str(exc)[len(exc.field) + 2:], show_value=False) from None
+    except ProblemError as exc:
+        raise ProblemError(f"users[{k}].{exc}") from None
+
+
+class FleetProblem:
+    """K users sharing the edge and the cloud, scored exactly as spec section 13 says."""
+
+    problem_class = "fleet"
+    kind = "fleet"
+
+    def __init__(self, users: Sequence[FleetUser], shared: FleetShared, name: str = "fleet"):
+        if not users:
+            raise ProblemError("users: the user list is empty")
+        if shared.queueing not in QUEUEING:
+            raise ProblemError(f"scenario.queueing: expected one of {list(QUEUEING)}, got {shared.queueing!r}")
+        self.users = tuple(users)
+        self.shared = shared
+        self.name = name
+        built: dict = {}  # identical users (same blocks, device and link) share one Problem
+        problems = []
+        for k, u in enumerate(self.users):
+            key = (u.profile.blocks, u.device, u.te)
+            if key not in built:
+                built[key] = _user_problem(k, u, shared)
+            problems.append(built[key])
+        self.user_problems = tuple(problems)
+        for k, p in enumerate(self.user_problems):
+            if p.is_dag or p.chain.has_exits:
+                raise ProblemError(f"users[{k}].blocks: fleets take chains without early exits (spec section 13)")
+        self.rates = np.array([u.rate_rps for u in self.users], dtype=float)
+        self.n_blocks_of = np.array([p.n_blocks for p in self.user_problems], dtype=np.intp)
+
+    # -- encoding ---------------------------------------------------------------
+    @property
+    def n_users(self) -> int:
+        return len(self.users)
+
+    @property
+    def n_max(self) -> int:
+        return int(self.n_blocks_of.max())
+
+    @property
+    def n_blocks(self) -> int:
+        """Decisions of a joint assignment (sum of n_k)."""
+        return int(self.n_blocks_of.sum())
+
+    @property
+    def n_tiers(self) -> int:
+        return 3
+
+    @property
+    def tier_names(self) -> list[str]:
+        return ["device", "edge", "cloud"]
+
+    @property
+    def queueing(self) -> str:
+        return self.shared.queueing
+
+    @property
+    def rho_max(self) -> float:
+        return self.shared.max_utilization
+
+    @property
+    def scenario(self) -> FleetShared:
+        return self.shared
+
+    @property
+    def is_dag(self) -> bool:
+        return False
+
+    @cached_property
+    def valid_mask(self) -> np.ndarray:
+        """[K, n_max] True where block i exists for user k."""
+        return np.arange(self.n_max)[None, :] < self.n_blocks_of[:, None]
+
+    def check(self, X) -> np.ndarray:
+        """X as a [pop, K, n_max] intp array of valid tiers (pads forced to 0), or a ProblemError."""
+        X = np.asarray(X)
+        if X.ndim == 2:
+            X = X[None]
+        K, n = self.n_users, self.n_max
+        if X.ndim != 3 or X.shape[1:] != (K, n):
+            raise ProblemError(f"assignment: expected shape [pop, {K}, {n}], got {list(X.shape)}")
+        if X.size and not np.issubdtype(X.dtype, np.integer):
+            raise ProblemError(f"assignment: expected integer tiers, got dtype {X.dtype}")
+        if not self.valid_mask.all():  # pads are ignored: any value there becomes 0
+            X = X * self.valid_mask[None].astype(X.dtype)
+        if X.size and (X.min() < 0 or X.max() >= 3):
+            raise ProblemError("assignment: tiers must lie in 0..2")
+        return X
+
+    def pack(self, assignments: Sequence[Sequence[int]]) -> np.ndarray:
+        """K lists of n_k tiers as one [K, n_max] array (pads 0)."""
+        if len(assignments) != self.n_users:
+            raise ProblemError(f"assignment: expected {self.n_users} users, got {len(assignments)}")
+        X = np.zeros((self.n_users, self.n_max), dtype=np.intp)
+        for k, a in enumerate(assignments):
+            a = np.asarray(a)
+            if a.shape != (self.n_blocks_of[k],):
+                raise ProblemError(f"assignment[{k}]: expected {self.n_blocks_of[k]} tiers, got {list(a.shape)}")
+            X[k, : a.size] = a
+        return X
+
+    def unpack(self, X) -> list[list[int]]:
+        """A [K, n_max] assignment as K lists of n_k tiers."""
+        X = np.asarray(X)
+        return [[int(t) for t in X[k, : self.n_blocks_of[k]]] for k in range(self.n_users)]
+
+    def fixed(self, tier: int) -> np.ndarray:
+        """Every block of every user on one tier ([K, n_max], pads 0)."""
+        return np.where(self.valid_mask, tier, 0).astype(np.intp)
+
+    # -- structure for solvers ----------------------------------------------------
+    @cached_property
+    def user_cost_tables(self) -> tuple[CostTables, ...]:
+        """Each user's scalar cost tables without queueing (cost_k of queueing=none)."""
+        return tuple(p.cost_tables for p in self.user_problems)
+
+    @cached_property
+    def server_loads(self) -> tuple[np.ndarray, ...]:
+        """Per user [n_k, 3]: c(k, i, s) on the server tiers, 0 on the device."""
+        out = []
+        for p in self.user_problems:
+            c = p.chain.compute.copy()
+            c[:, 0] = 0.0
+            out.append(c)
+        return tuple(out)
+
+    @cached_property
+    def capacity(self) -> np.ndarray:
+        """rho_max * 1000 * workers_s: the most rate-weighted load (ms/s) each server takes."""
+        return self.rho_max * 1000.0 * self.shared.workers
+
+    @cached_property
+    def tables(self) -> FleetTables:
+        """The padded scalar tables and loads of every user (see FleetTables)."""
+        ct = self.user_cost_tables
+        unary, trans, final = _pad_stack([(t.unary[None], t.trans[None]) for t in ct], [t.final[None] for t in ct],
+                                         self.n_max)
+        load = np.zeros((self.n_users, self.n_max, 3))
+        for k, c in enumerate(self.server_loads):
+            load[k, : c.shape[0]] = c
+        return FleetTables(unary[:, 0], trans[:, 0], final[:, 0], load, self.n_blocks_of.copy())
+
+    @cached_property
+    def _stack(self) -> Stack:
+        """Components (T, E, D, edge load, cloud load) of every user, padded."""
+        comps, finals = [], []
+        for p, c in zip(self.user_problems, self.server_loads, strict=True):
+            ch = p.chain
+            n = p.n_blocks
+            u = np.zeros((5, n, 3))
+            u[:3] = ch.unary
+            u[3, :, EDGE] = c[:, EDGE]
+            u[4, :, CLOUD] = c[:, CLOUD]
+            t = np.zeros((5, n, 3, 3))
+            t[:3] = ch.trans
+            f = np.zeros((5, 3))
+            f[:3] = ch.final
+            comps.append((u, t))
+            finals.append(f)
+        unary, trans, final = _pad_stack(comps, finals, self.n_max)
+        K = self.n_users
+        pay = np.zeros((K, 5, max(self.n_max - 1, 0), 3, 3))
+        gain = np.ones((K, max(self.n_max - 1, 0), 3, 3))
+        return Stack(unary, trans, pay, gain, final, False)
+
+    # -- scoring ----------------------------------------------------------------------
+    @cached_property
+    def _classes(self) -> list[tuple[Problem, np.ndarray]]:
+        """Users that share one single-user Problem, with their indices."""
+        groups: dict[int, list[int]] = {}
+        for k, p in enumerate(self.user_problems):
+            groups.setdefault(id(p), []).append(k)
+        return [(self.user_problems[ks[0]], np.array(ks, dtype=np.intp)) for ks in groups.values()]
+
+    def components(self, X) -> np.ndarray:
+        """Per-user (T without queueing, E, D, W_edge, W_cloud): [5, pop, K]."""
+        X = self.check(X)
+        if X.shape[0] >= BY_CLASS_MIN_POP:
+            return self._components_by_class(X)
+        return self._components_stacked(X)
+
+    def _components_by_class(self, X: np.ndarray) -> np.ndarray:
+        """Large populations: each class of identical users is scored by its own Problem's
+        batched evaluate (its group tables), all its users and assignments at once; the loads
+        are the load table's rows summed per tier."""
+        pop, K, _ = X.shape
+        out = np.empty((5, pop, K))
+        for problem, users in self._classes:
+            n = problem.n_blocks
+            rows = X[:, users, :n].reshape(-1, n)
+            ev = problem.evaluate(rows)
+            shape = (pop, users.size)
+            out[0][:, users] = ev.latency_ms.reshape(shape)
+            out[1][:, users] = ev.energy_j.reshape(shape)
+            out[2][:, users] = ev.deploy.reshape(shape)
+            load = self.server_loads[int(users[0])]  # [n, 3], 0 on the device
+            picked = load.ravel().take(np.arange(n) * 3 + rows)  # c(i, S_i) per block
+            edge = np.where(rows == EDGE, picked, 0.0).sum(axis=1)
+            out[3][:, users] = edge.reshape(shape)
+            out[4][:, users] = (picked.sum(axis=1) - edge).reshape(shape)
+        return out
+
+    def _components_stacked(self, X: np.ndarray) -> np.ndarray:
+        pop, K, _ = X.shape
+        out = np.empty((5, pop, K))
+        step = max(1, CHUNK_PAIRS // K)
+        for lo in range(0, pop, step):
+            part = np.ascontiguousarray(X[lo: lo + step].transpose(1, 0, 2))  # [K, m, n]
+            acc, _ = chain_walk(self._stack, part)  # [K, 5, m]
+            out[:, lo: lo + step] = acc.transpose(1, 2, 0)
+        return out
+
+    def user_terms(self, X) -> tuple[np.ndarray, np.ndarray]:
+        """Per-user cost without queueing [pop, K] and server loads W [pop, 2, K] of any
+        assignments, feasible or not: the separable parts solvers search over."""
+        T, E, D, We, Wc = self.components(X)
+        w = self.shared
+        return T + w.w_energy * E + w.w_deploy * D, np.stack([We, Wc], axis=1)
+
+    def server_load(self, X) -> np.ndarray:
+        """W [K, 2] (edge, cloud) of one [K, n_max] assignment, read from the load table."""
+        X = self.check(X)[0]
+        picked = np.take_along_axis(self.tables.load, X[:, :, None], axis=2)[:, :, 0]
+        return np.stack([(picked * (X == EDGE)).sum(axis=1), (picked * (X == CLOUD)).sum(axis=1)], axis=1)
+
+    def user_server_load(self, k: int, tiers) -> np.ndarray:
+        """W[k] (edge, cloud) of user k's tiers [n_max] (pads ignored)."""
+        row = np.where(self.valid_mask[k], np.asarray(tiers), 0)
+        picked = self.tables.load[k, np.arange(self.n_max), row]
+        return np.array([picked[row == EDGE].sum(), picked[row == CLOUD].sum()])
+
+    def demand(self, loads: np.ndarray) -> np.ndarray:
+        """sum_k lambda_k W[s, k] (ms of compute per second) of loads [K, 2]: [2]."""
+        return self.rates @ loads
+
+    def utilization(self, loads: np.ndarray) -> np.ndarray:
+        """rho [2, pop] of loads [pop, 2, K]: sum_k lambda_k W[s, k] / (1000 workers_s)."""
+        return (loads @ self.rates).T / (1000.0 * self.shared.workers[:, None])
+
+    def feasible_of(self, rho: np.ndarray) -> np.ndarray:
+        ok = (rho <= self.rho_max * (1 + RHO_RTOL)).all(axis=0)
+        if self.queueing == "ps":
+            ok &= (rho < 1.0).all(axis=0)
+        return ok
+
+    def theta_of(self, loads: np.ndarray) -> np.ndarray:
+        """min over loaded servers of rho_max * 1000 * workers_s / sum_k lambda_k W[s, k]."""
+        demand = (loads @ self.rates).T  # [2, pop]
+        with np.errstate(divide="ignore"):
+            head = np.where(demand > 0, self.capacity[:, None] / np.where(demand > 0, demand, 1.0), np.inf)
+        return head.min(axis=0)
+
+    def evaluate(self, X) -> FleetEvaluation:
+        """Score a population of joint assignments [pop, K, n_max] (or one [K, n_max])."""
+        T, E, D, We, Wc = self.components(X)
+        loads = np.stack([We, Wc], axis=1)  # [pop, 2, K]
+        rho = self.utilization(loads)
+        feasible = self.feasible_of(rho)
+        if self.queueing == "ps":
+            with np.errstate(divide="ignore", invalid="ignore"):
+                slow = np.where(rho < 1.0, rho / (1.0 - rho), np.inf)  # 1 / (1 - rho) - 1
+                T = T + We * slow[0][:, None] + Wc * slow[1][:, None]
+        w = self.shared
+        cost = T + w.w_energy * E + w.w_deploy * D
+        bad = ~feasible[:, None]
+        user_cost = np.where(bad, np.nan, cost)
+        user_T = np.where(bad, np.nan, T)
+        user_E = np.where(bad, np.nan, E)
+        lam = self.rates / self.rates.sum()
+        with np.errstate(invalid="ignore"):
+            return FleetEvaluation(
+                cost=user_cost @ lam, latency_ms=user_T @ lam, energy_j=user_E @ lam,
+                deploy=np.where(feasible, D @ lam, np.nan),
+                user_cost=user_cost, user_latency_ms=user_T, user_energy_j=user_E, loads=loads,
+                rho_edge=rho[0], rho_cloud=rho[1], feasible=feasible, theta=self.theta_of(loads),
+            )
+
+    def server_dual(self, price) -> tuple[np.ndarray, np.ndarray]:
+        """The servers' part of the Lagrangian bound at load prices `price` [2] (cost per ms
+        of compute, on top of the compute time itself): per server s, r*_s and
+        1000 workers_s * min over r in [0, rho_max] of (h(r) - (1 + price_s) r), with h of
+        `closed_form_cost`. Then for every assignment and every price,
+        fleet cost >= [sum_k lambda_k min_S (cost_k + price . W_k) + sum_s value_s] / sum_k lambda_k,
+        cost_k without queueing (weak duality on rho_s = sum_k lambda_k W[s, k] / (1000 workers_s))."""
+        p = np.asarray(price, dtype=float)
+        if self.queueing == "none":
+            r = np.where(p >= 0, self.rho_max, 0.0)  # at p = 0 any r in [0, rho_max] attains it
+            h = r
+        else:  # h'(r) = 1 / (1 - r)^2 = 1 + p
+            r = np.clip(1.0 - 1.0 / np.sqrt(np.maximum(1.0 + p, 1.0)), 0.0, self.rho_max)
+            h = r / (1.0 - r)
+        return r, 1000.0 * self.shared.workers * (h - (1.0 + p) * r)
+
+    def server_curve(self, r):
+        """h(r) and h'(r) of section 13's form: r and 1 (none), r / (1 - r) and 1 / (1 - r)^2 (ps)."""
+        r = np.asarray(r, dtype=float)
+        if self.queueing == "none":
+            return r, np.ones_like(r)
+        return r / (1.0 - r), 1.0 / (1.0 - r) ** 2
+
+    def congestion_price(self, rho) -> np.ndarray:
+        """d(fleet cost * sum lambda) / d(sum_k lambda_k W[s, k]) beyond the compute itself:
+        0 without queueing, 1 / (1 - rho_s)^2 - 1 with ps (the slope of section 13's form)."""
+        rho = np.asarray(rho, dtype=float)
+        if self.queueing == "none":
+            return np.zeros_like(rho)
+        with np.errstate(divide="ignore"):
+            return np.where(rho < 1, 1.0 / (1.0 - np.minimum(rho, 1.0)) ** 2 - 1.0, np.inf)
+
+    def closed_form_cost(self, X) -> np.ndarray:
+        """Fleet cost by section 13's convex form: [sum_k lambda_k A_k + 1000 sum_s workers_s
+        h(rho_s)] / sum_k lambda_k, h(r) = r (none) or r / (1 - r) (ps); NaN where infeasible.
+        A_k is user k's cost without its server compute."""
+        T, E, D, We, Wc = self.components(X)
+        w = self.shared
+        A = T - We - Wc + w.w_energy * E + w.w_deploy * D
+        rho = self.utilization(np.stack([We, Wc], axis=1))
+        feasible = self.feasible_of(rho)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            h = rho if self.queueing == "none" else rho / (1.0 - rho)
+        total = A @ self.rates + 1000.0 * (w.workers[:, None] * h).sum(axis=0)
+        return np.where(feasible, total / self.rates.sum(), np.nan)
+
+    def score(self, assignment) -> dict:
+        """Fleet numbers of one assignment: a [K, n_max] array or K lists of n_k tiers."""
+        return self.evaluate(self.as_array(assignment)[None]).row(0)
+
+    def as_array(self, assignment) -> np.ndarray:
+        """[K, n_max] from an array or from K lists of n_k tiers."""
+        if isinstance(assignment, np.ndarray) and assignment.ndim == 2:
+            return assignment
+        if isinstance(assignment, list | tuple) and assignment and isinstance(assignment[0], list | tuple | np.ndarray):
+            return self.pack(assignment)
+        return np.asarray(assignment)
+
+
+@dataclass(frozen=True)
+class SearchScore:
+    cost: np.ndarray  # [pop] fleet cost, +inf where infeasible
+
+
+class FleetSearchView:
+    """A fleet's joint assignment as one flat vector of sum_k n_k tiers (user 0's blocks,
+    then user 1's, ...), for black-box search (genetic, random_search). `evaluate(X).cost`
+    is the fleet cost with +inf for infeasible answers: a search fitness that ranks every
+    feasible answer first, never a reported score."""
+
+    def __init__(self, fleet: FleetProblem):
+        self.fleet = fleet
+        self.n_blocks = fleet.n_blocks
+        self.n_tiers = 3
+        self.name = fleet.name
+        users = np.repeat(np.arange(fleet.n_users), fleet.n_blocks_of)
+        blocks = np.concatenate([np.arange(n) for n in fleet.n_blocks_of])
+        self._flat_index = users * fleet.n_max + blocks
+
+    def to_joint(self, X) -> np.ndarray:
+        """[pop, sum n_k] flat answers as [pop, K, n_max] (pads 0)."""
+        X = np.asarray(X)
+        out = np.zeros((X.shape[0], self.fleet.n_users * self.fleet.n_max), dtype=np.intp)
+        out[:, self._flat_index] = X
+        return out.reshape(X.shape[0], self.fleet.n_users, self.fleet.n_max)
+
+    def evaluate(self, X) -> SearchScore:
+        ev = self.fleet.evaluate(self.to_joint(X))
+        return SearchScore(np.where(ev.feasible, ev.cost, np.inf))
