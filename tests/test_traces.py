@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from solver_helpers import random_problem
+from problem_factory import random_problem
 
 from benchmark.runner import TimingConfig, run
 from solvers import make_solver
@@ -28,14 +28,14 @@ def check_trace(trace: list, final_cost: float, evaluations: int) -> None:
 
 @pytest.mark.parametrize("name", sorted(SEARCHERS))
 def test_searchers_return_a_monotone_trace_ending_at_their_answer(name):
-    problem = random_problem(3, 14, "mec")
+    problem = random_problem(3, 14, "mec", wide=True)
     solution = make_solver(name, SEARCHERS[name]).solve(problem, np.random.default_rng(0))
     final = problem.score(solution.assignment)["cost"]  # the problem's own score of the answer
     check_trace(solution.info["trace"], final, solution.info["evaluations"])
 
 
 def test_trace_survives_the_runner_as_json():
-    row = run(random_problem(5, 10, "d2d"), "genetic", SEARCHERS["genetic"], seed=1,
+    row = run(random_problem(5, 10, "d2d", wide=True), "genetic", SEARCHERS["genetic"], seed=1,
               timing=TimingConfig(budget_s=0.0, max_repeats=1))
     assert row["status"] == "ok"
     check_trace(row["info"]["trace"], row["cost"], row["info"]["evaluations"])
