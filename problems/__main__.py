@@ -39,7 +39,9 @@ NAME_KEY = {"model": "name", "scenario": "kind", "network": "name"}
 
 def _schemas() -> dict[str, type]:
     """The dataclass behind each `<name>_schema` a group file extends (as `benchmark.schemas` registers)."""
-    return {"model_schema": ModelConfig, "network_schema": NetworkConfig,
+    from problems.fleet_build import FleetConfig
+
+    return {"model_schema": ModelConfig, "network_schema": NetworkConfig, "fleet_schema": FleetConfig,
             **{f"{kind}_schema": cls for kind, cls in SCENARIO_SCHEMAS.items()}}
 
 
