@@ -119,6 +119,7 @@ def test_sweep_expansion_matches_the_basic_sweeper():
     assert "solver=iorlo" in {j[3] for j in paper} and not any(j[3].startswith("solver=sb3_") for j in paper)
 
 
+@pytest.mark.slow
 def test_pretrain_fills_the_cache_the_sweep_reads(tmp_path):
     ckpt = str(tmp_path / "ck")
     overrides = ["solver=iorlo", "model=alexnet,mobilenet_v1", "scenario=mec,d2d", "seed=3",
@@ -136,6 +137,7 @@ def test_pretrain_fills_the_cache_the_sweep_reads(tmp_path):
     assert row["info"]["ensemble_size"] == 2  # alexnet's two scenarios share a shape
 
 
+@pytest.mark.slow
 def test_groups_in_processes_give_the_same_results():
     cfg = iorlo.IorloConfig(**SHORT)
     some = [s for j, s in enumerate(specs(cfg)) if j % 6 < 2]  # two agents of each of the four shapes
