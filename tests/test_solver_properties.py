@@ -114,7 +114,12 @@ def check_row(problem: Problem, solver: str, row: dict) -> None:
         assert info["best_seen_cost"] == pytest.approx(problem.score(info["best_seen"])["cost"], rel=1e-9)
 
 
-@pytest.mark.parametrize("solver", builtin())
+#: solvers whose shortest training still takes seconds (PPO's rollouts are whole): run with `slow`
+TRAINING_HEAVY = ("sb3_",)
+
+
+@pytest.mark.parametrize("solver", [pytest.param(s, marks=pytest.mark.slow) if s.startswith(TRAINING_HEAVY) else s
+                                    for s in builtin()])
 def test_every_solver_through_the_runner(solver):
     params = SHORT.get(solver, {})
     for problem in PROBLEMS:
