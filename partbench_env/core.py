@@ -48,7 +48,7 @@ def state_table(problem: Problem) -> np.ndarray:
     chain = getattr(problem, "chain", None)
     if chain is None:
         raise ValueError(f"instance {problem.name!r}: the partition environment needs per-block chain tables")
-    cost = chain.weights[0] * chain.unary[0] + chain.weights[1] * chain.unary[1]  # latency + w_energy x energy
+    cost = chain.block_cost()  # latency + w_energy x energy, by the problem's tables
     lo, hi = cost.min(), cost.max()
     return (cost - lo) / (hi - lo) if hi > lo else np.zeros_like(cost)
 

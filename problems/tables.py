@@ -126,6 +126,11 @@ class ChainTables:
                 dag=None if self.dag is None else self.dag.folded(w),
             )
 
+    def block_cost(self) -> np.ndarray:
+        """[n, k] weighted cost of running each block on each tier, compute and device energy
+        only (no moves, no deploy share): IoRLO's per-block state entries (paper Sec. 4.2)."""
+        return self.weights[0] * self.unary[0] + self.weights[1] * self.unary[1]
+
     def arrays(self) -> tuple[np.ndarray, ...]:
         """Every table, for hashing an instance's cost structure."""
         out = [self.compute, self.unary, self.trans, self.final, self.pay, self.gain, self.weights]
