@@ -37,17 +37,12 @@ from problems.tables import ChainTables, CostTables
 from solvers._mip import BACKENDS, Limit, MipResult, Program, check_backend, limit_violations, solve_program
 from solvers.base import Unsupported
 
-__all__ = ["BACKENDS", "Limit", "MipResult", "component_tables", "limit_violations", "restrict", "solve_chain"]
+__all__ = ["BACKENDS", "Limit", "MipResult", "component_tables", "limit_violations", "solve_chain"]
 
 
 def component_tables(chain: ChainTables, weights: Sequence[float]) -> CostTables:
     """The chain with (T, E, D) folded by `weights`, e.g. (1, 0, 0) for the latency alone."""
     return chain.cost_view(weights)
-
-
-def restrict(t: CostTables, tiers: Sequence[int]) -> CostTables:
-    """The tables over a subset of tiers (in that order)."""
-    return t.restrict(tiers)
 
 
 @dataclass
@@ -134,7 +129,7 @@ def solve_chain(
     if objective.dag is not None:
         raise Unsupported("the chain program needs a chain; this instance is a DAG")
     tiers = list(tiers)
-    obj = restrict(objective, tiers)
+    obj = objective.restrict(tiers)
     n, k = obj.unary.shape
     exits = bool(obj.has_exits and n > 1)
     if exits and backend == "cp-sat":
@@ -143,5 +138,5 @@ def solve_chain(
     c = _form(m, obj)
     lim_rows = []
     for lim in limits:
-        lim_rows.append((lim.name, _form(m, restrict(lim.tables, tiers)), float(lim.value)))
+        lim_rows.append((lim.name, _form(m, lim.tables.restrict(tiers)), float(lim.value)))
     return solve_program(m, c, lim_rows, backend, time_limit_s, tiers)

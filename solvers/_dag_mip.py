@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from problems.tables import CostTables
-from solvers._chain_mip import restrict, solve_chain
+from solvers._chain_mip import solve_chain
 from solvers._mip import Limit, MipResult, Program, check_backend, solve_program
 
 
@@ -132,12 +132,12 @@ def solve_dag(
     """Minimize the `objective` form of a DAG over assignments to `tiers` subject to `limits`."""
     check_backend(backend)
     tiers = list(tiers)
-    obj = restrict(objective, tiers)
+    obj = objective.restrict(tiers)
     dag = obj.dag
     n, k = obj.unary.shape
     m = _structure(n, k, dag.producers, dag.readers, dag.raw_readers)
     c = _form(m, obj)
-    lim_rows = [(lim.name, _form(m, restrict(lim.tables, tiers)), float(lim.value)) for lim in limits]
+    lim_rows = [(lim.name, _form(m, lim.tables.restrict(tiers)), float(lim.value)) for lim in limits]
     res = solve_program(m, c, lim_rows, backend, time_limit_s, tiers)
     res.info.update(program="dag", edges=len(m.edges))
     return res
