@@ -1,6 +1,7 @@
 """conf/ extends the dataclass schemas (benchmark.schemas): every solver, scenario, model and
-network file composes to its dataclass's defaults plus only what the file sets, a file repeats
-no default, and a misspelt key fails when the config is composed."""
+network file composes to its dataclass's defaults plus only what the file sets (as
+`python -m problems show` reads it too), a file repeats no default, and a misspelt key fails
+when the config is composed."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from omegaconf.errors import OmegaConfBaseException
 from benchmark.job import solver_params
 from benchmark.runner import TimingConfig
 from benchmark.schemas import RUNNER_KEYS, BaseConfig
+from problems.__main__ import parse_overrides
 from problems.build import SCENARIO_SCHEMAS, build_problem, scenario_config
 from problems.models import ModelConfig
 from problems.networks import NetworkConfig
@@ -69,6 +71,7 @@ def test_model_and_network_files_compose_to_their_dataclass_plus_the_file(compos
     for path in sorted((CONF / group).glob("*.yaml")):
         composed = compose([f"{group}={path.stem}"])[group]
         assert composed == plain(GROUPS[group]()) | file_keys(group, path.stem)["values"], path.stem
+        assert parse_overrides([f"{group}={path.stem}"])[0][group] == composed, path.stem  # `problems show`
         assert composed["name"] == path.stem
         from_mapping(GROUPS[group], composed, group)
         small = composed | {"depth": 20} if composed["name"] == "synthetic" else composed  # the file's 100 is slower

@@ -21,7 +21,8 @@ def problem():
     return random_problem(3, 5, kind="mec")
 
 
-@pytest.mark.parametrize("name", ALGOS)
+#: PPO's shortest training is one whole rollout of 2,048 steps: a slow test
+@pytest.mark.parametrize("name", [pytest.param(a, marks=pytest.mark.slow) if a == "sb3_ppo" else a for a in ALGOS])
 def test_short_training_through_the_runner(name):
     pr = problem()
     row = run(pr, name, {**SHORT, "checkpoint_dir": None}, seed=1, timing=TimingConfig(0.0, 1))
@@ -66,7 +67,7 @@ def test_a_malicious_checkpoint_is_refused(tmp_path):
 
 def test_a_checkpoint_of_another_algorithm_is_refused(tmp_path):
     pr = problem()
-    make_solver("sb3_ppo", {**SHORT, "checkpoint_dir": str(tmp_path)}).prepare(pr, np.random.default_rng(0))
+    make_solver("sb3_td3", {**SHORT, "checkpoint_dir": str(tmp_path)}).prepare(pr, np.random.default_rng(0))
     (path,) = tmp_path.glob("*.pt")
     with pytest.raises(CheckpointError, match=r"layers|shape"):
         make_solver("sb3_sac", {**SHORT, "checkpoint": str(path), "checkpoint_dir": None}).prepare(
