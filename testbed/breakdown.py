@@ -48,3 +48,28 @@ def median_parts(parts: list[dict]) -> dict:
         "transfers": [{"src": s, "dst": d, "bytes": int(v["bytes"][0]), **{k: med(v[k]) for k in
                        ("ms", "to_hub_ms", "shaped_ms", "after_ms")}} for (_, s, d), v in sorted(by_xfer.items())],
     }
+
+
+def calibration_vs_requests(calibration: list[list[float]], partitions: list[dict]) -> dict:
+    """The calibrated block times against the same blocks' times inside requests.
+
+    `calibration[i][s]` is block i's calibrated ms on tier s; `partitions` are requests.json's
+    rows (each with its requests' parts). Per (block, tier) that some request ran: the
+    calibrated ms and the median in-request ms over every request of every partition; per
+    partition and tier: the sums of both over the blocks the partition gives that tier."""
+    runs: dict[tuple[int, int], list[float]] = defaultdict(list)
+    for row in partitions:
+        for p in row["requests"]:
+            for b in p["blocks"]:
+                runs[(b["block"], b["tier"])].append(b["ms"])
+    blocks = [{"block": i, "tier": s, "calibrated_ms": calibration[i][s], "in_request_ms": statistics.median(v)}
+              for (i, s), v in sorted(runs.items())]
+    sums = []
+    for row in partitions:
+        med = {(b["block"], b["tier"]): b["ms"] for b in row["breakdown"]["blocks"]}
+        for s in sorted({s for _, s in med}):
+            cal = sum(calibration[i][t] for (i, t) in med if t == s)
+            got = sum(ms for (_, t), ms in med.items() if t == s)
+            sums.append({"solver": row["solver"], "tier": s, "calibrated_ms": cal, "in_request_ms": got,
+                         "ratio": cal / got if got > 0 else None})
+    return {"blocks": blocks, "tiers": sums}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import statistics
 from pathlib import Path
 from typing import Any
 
@@ -24,18 +25,28 @@ from testbed.session import Testbed
 FORMAT = "testbed-calibration/1"
 
 
-async def calibrate_blocks(tb: Testbed, exported: Exported, *, warmup: int, repeats: int,
-                           min_loop_ms: float) -> list[dict[str, Any]]:
-    """Per block: its sizes and, per tier, the median ms, the samples and the loop length."""
-    rows = []
+def chain_medians(samples: list[list[list[float]]]) -> list[list[float]]:
+    """[block][tier] median ms from [tier][block][run] samples of the tiers' chain runs."""
+    return [[statistics.median(tier[i]) for tier in samples] for i in range(len(samples[0]))]
+
+
+async def calibrate_blocks(tb: Testbed, exported: Exported, *, warmup: int, repeats: int) -> list[dict[str, Any]]:
+    """Per block: its sizes and, per tier, the median ms and the samples.
+
+    Blocks are timed in context: each tier runs its whole chain of blocks in sequence
+    (`warmup` runs, then `repeats` timed ones), every block on the previous block's output,
+    as a device-only, edge-only or cloud-only request runs them, and a block's time is the
+    median of its times inside those runs. One block timed alone in a loop is not what a
+    request sees: its caches stay warm and (on the page) its runs fall differently on the
+    CPU throttler's pauses."""
     blocks = tb.problem.profile.blocks
-    for i in tqdm(range(len(blocks)), desc="calibrating blocks", unit="block", leave=False):
-        timed = await tb.time_file("blocks", i, exported.inputs[i], warmup=warmup, repeats=repeats,
-                                   min_loop_ms=min_loop_ms)
-        rows.append({"name": blocks[i].name, "in_kb": blocks[i].in_kb, "out_kb": blocks[i].out_kb,
-                     "tier_latency_ms": [t["ms"] for t in timed], "samples_ms": [t["samples"] for t in timed],
-                     "loop": [t["loop"] for t in timed]})
-    return rows
+    samples = []
+    for tier in tqdm(tb.tier_names, desc="calibrating the tiers' chains", unit="tier", leave=False):
+        samples.append((await tb.time_chain("blocks", exported.image, warmup=warmup, repeats=repeats,
+                                            tiers=[tier]))[0])
+    medians = chain_medians(samples)
+    return [{"name": b.name, "in_kb": b.in_kb, "out_kb": b.out_kb, "tier_latency_ms": medians[i],
+             "samples_ms": [tier[i] for tier in samples]} for i, b in enumerate(blocks)]
 
 
 def calibration_document(tb: Testbed, rows: list[dict], settings: dict, model: dict) -> dict:

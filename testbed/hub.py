@@ -15,7 +15,7 @@ import functools
 import mimetypes
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
@@ -24,7 +24,7 @@ from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
 from testbed.errors import TestbedError
-from testbed.links import HopSpec, Shaper, paced
+from testbed.links import HopSpec, Shaper, Transfer, paced
 from testbed.wire import decode, encode, now_ms
 
 WS_OPTIONS: dict[str, Any] = {"compression": None, "max_size": None, "ping_interval": None}
@@ -43,7 +43,9 @@ class Hub:
         self._failed = asyncio.Event()
         self._server = None
         self.port = 0
-        self.extra_routes: dict[str, list[str]] = {}
+        #: (request, next block) -> the hub's stamps of that transfer (`hub_in`, `shaped_ms`)
+        self.stamps: dict[tuple[int, int], dict[str, float]] = {}
+        self.forwarding: set[asyncio.Task] = set()
 
     # -- lifecycle -------------------------------------------------------------
     async def start(self) -> None:
@@ -51,6 +53,8 @@ class Hub:
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:
+        for task in list(self.forwarding):
+            task.cancel()
         if self._server is not None:
             self._server.close()
             with contextlib.suppress(Exception):
@@ -70,25 +74,38 @@ class Hub:
         name = conn.request.path.rsplit("/", 1)[-1]
         self.conns[name] = conn
         self.replies.setdefault(name, asyncio.Queue())
+        incoming: _Forward | None = None  # the message whose fragments are arriving
         try:
             async for message in conn:
                 arrived, stamp = time.perf_counter(), now_ms()
                 header, payload = decode(message)
-                if header.get("type") in ("tensor", "probe"):
-                    await self._forward(header, payload, arrived, stamp)
-                elif header.get("type") == "error":
+                kind = header.get("type")
+                if kind == "frag":
+                    if incoming is None:
+                        self.fail(f"{name}: a fragment without the message it belongs to")
+                        continue
+                    incoming.feed(bytes(payload), len(payload), arrived)
+                elif kind in ("tensor", "probe"):
+                    incoming = self._forward(header, payload, len(message), arrived, stamp)
+                elif kind == "error":
                     self.fail(f"{name}: {header.get('message')}")
                 else:
                     await self.replies[name].put((header, payload))
+                if incoming is not None and incoming.left == 0:
+                    incoming = None
         except ConnectionClosed:
             pass
         finally:
+            if incoming is not None:
+                incoming.abandon()
             if self.conns.get(name) is conn:
                 del self.conns[name]
                 if name in self.tiers:  # probe endpoints come and go
                     self.fail(f"the {name} tier closed its connection")
 
-    async def _forward(self, header: dict, payload: memoryview, arrived: float, stamp: float) -> None:
+    def _forward(self, header: dict, payload: memoryview, nbytes: int, arrived: float,
+                 stamp: float) -> _Forward | None:
+        """Start shaping a message whose first fragment (`nbytes` on the wire) just arrived."""
         if header["type"] == "probe":
             hops, dst = header["hops"], header["dst"]
         else:
@@ -97,14 +114,13 @@ class Hub:
         conn = self.conns.get(dst)
         if conn is None:
             self.fail(f"a message for the {dst} tier, which is not connected")
-            return
-        nbytes = len(encode(header, payload))  # the size on the wire, stamps aside
-        begin, end = self.shaper.schedule(hops, nbytes, arrived)
+            return None
         header["hub_in"] = stamp
-        header["shaped_ms"] = (end - arrived) * 1e3
-        data = encode(header, payload)
-        with contextlib.suppress(ConnectionClosed):
-            await conn.send(paced(data, begin, end))
+        key = (header["req"], header["next"]) if header["type"] == "tensor" else None
+        forward = _Forward(self, conn, Transfer(self.shaper, hops, arrived), int(header.get("frags", 1)), key,
+                           stamp)
+        forward.feed(encode(header, payload), nbytes, arrived)
+        return forward
 
     async def send(self, tier: str, header: dict, payload=b"") -> None:
         conn = self.conns.get(tier)
@@ -141,6 +157,51 @@ class Hub:
                 missing = [n for n in names if n not in self.conns]
                 raise TestbedError(f"start-up: {', '.join(missing)} did not connect within {timeout_s:g} s")
             await asyncio.sleep(0.05)
+
+
+class _Forward:
+    """One message on its way: fragments go in as they arrive, paced pieces go out to the
+    receiver as one fragmented WebSocket message, the last at the route's deadline."""
+
+    def __init__(self, hub: Hub, conn: ServerConnection, transfer: Transfer, frags: int,
+                 key: tuple[int, int] | None, stamp: float):
+        self.hub, self.transfer, self.left, self.key, self.stamp = hub, transfer, frags, key, stamp
+        self.pending: list[bytes] = []
+        self.queue: asyncio.Queue = asyncio.Queue()
+        task = asyncio.create_task(self._send(conn))
+        hub.forwarding.add(task)
+        task.add_done_callback(hub.forwarding.discard)
+
+    def feed(self, data: bytes, nbytes: int, arrived: float) -> None:
+        self.left -= 1
+        last = self.left == 0
+        self.pending.append(data)
+        pieces = self.transfer.feed(nbytes, arrived, last)
+        if pieces:
+            (_, begin, end), = pieces
+            self.queue.put_nowait((b"".join(self.pending), begin, end, last))
+            self.pending.clear()
+        if last and self.key is not None:
+            self.hub.stamps[self.key] = {"hub_in": self.stamp,
+                                         "shaped_ms": (self.transfer.end - self.transfer.arrived) * 1e3}
+
+    def abandon(self) -> None:
+        self.queue.put_nowait(None)
+
+    async def _pieces(self) -> AsyncIterator[bytes]:
+        while True:
+            item = await self.queue.get()
+            if item is None:
+                return
+            data, begin, end, last = item
+            async for piece in paced(data, begin, end, precise=last):
+                yield piece
+            if last:
+                return
+
+    async def _send(self, conn: ServerConnection) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            await conn.send(self._pieces())
 
 
 # -- static files ------------------------------------------------------------------

@@ -5,9 +5,9 @@ crosses, so each direction (te.up, te.down, ec.up, ec.down; d2d.up, d2d.down) is
 the same code as the tensors of a request. Per hop, the median one-way time of each size
 is fitted by least squares to `delay + bytes * 8 / rate`: the slope gives the measured
 rate, the intercept the measured delay. A message is timed from its arrival at the hub to
-its arrival at the receiver: what the link adds. The sender's own upload to the hub (a
-loopback socket) is part of every transfer of a request and shows in its breakdown as
-`to_hub_ms`; here it is kept apart, as `from_send_ms`.
+its arrival at the receiver: what the link adds. Probes travel in fragments, as tensors do,
+so the link paces them while the sender is still sending. The time from the sender's send
+stamp is kept apart, as `from_send_ms`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import numpy as np
 from websockets.asyncio.client import connect
 
 from testbed.hub import WS_OPTIONS, Hub
-from testbed.wire import decode, encode, now_ms
+from testbed.wire import FRAGMENT_BYTES, decode, fragments, now_ms
 
 
 async def probe_hop(hub: Hub, hop: str, sizes_kb: list[float], repeats: int) -> dict:
@@ -33,14 +33,16 @@ async def probe_hop(hub: Hub, hop: str, sizes_kb: list[float], repeats: int) -> 
             times, from_send = [], []
             payload = bytes(int(kb * 1024))
             for _ in range(repeats):
-                message = encode({"type": "probe", "hops": [hop], "dst": "probe-dst", "t_send": now_ms()}, payload)
-                await src.send(message)
+                messages = fragments({"type": "probe", "hops": [hop], "dst": "probe-dst", "t_send": now_ms()}, payload)
+                for message in messages:
+                    await src.send(message)
                 raw = await dst.recv()
                 received = now_ms()
                 sent, _ = decode(raw)
                 times.append(received - sent["hub_in"])
                 from_send.append(received - sent["t_send"])
-            rows.append({"bytes": len(message), "ms": statistics.median(times), "samples": times,
+            wire = len(messages[0]) + len(payload) - min(len(payload), FRAGMENT_BYTES)  # fragment headers aside
+            rows.append({"bytes": wire, "ms": statistics.median(times), "samples": times,
                          "from_send_ms": statistics.median(from_send)})
     nbytes = np.array([r["bytes"] for r in rows], dtype=float)
     ms = np.array([r["ms"] for r in rows])

@@ -3,10 +3,15 @@
 netem is not available on these kernels, so the hub shapes every message itself. A route
 is the list of hops a message crosses (MEC: device -> cloud is te.up then ec.up); each hop
 is store-and-forward, as the cost model's path time is the sum of its hops. On a hop the
-message waits for the link to be free, is held for the hop's one-way delay and then takes
-`bytes * 8 / rate` to serialize. The hops before the last are timers in the hub; on the last
-hop the bytes are really paced onto the receiver's socket, in fragments of one WebSocket
-message released at the configured rate, the last one at the exact deadline.
+message waits for the link to be free, takes `bytes * 8 / rate` to serialize and is held for
+the hop's one-way delay.
+
+Senders send a tensor in fragments (`testbed.wire.fragments`), and the first hop paces each
+fragment as it reaches the hub, like a radio link that starts sending while the sender is
+still handing it bytes: the sender's upload overlaps the link instead of preceding it. The
+hops after the first are timers in the hub, started when the whole message is through the
+hop before. On the last hop the bytes are really paced onto the receiver's socket, released
+at the configured rate, the last piece at the exact deadline.
 
 The hop values come from the problem's scenario (presets and `network.scale.*` applied by
 `problems.build`); tests check that these routes cost what the problem's own hop matrices say.
@@ -98,17 +103,51 @@ class Shaper:
         return begin, end
 
 
-#: bytes per fragment: at least this, and at least 2 ms of the link's rate
+class Transfer:
+    """One message crossing a route, fed fragment by fragment as its bytes reach the hub.
+
+    `feed` returns the pieces that may go onto the last hop, each with the interval
+    (begin, end) over which the last hop delivers it: on a one-hop route every fragment as it
+    arrives (its serialization starts when it is there and the link is free, its bytes leave
+    the link `delay` later); on a longer route nothing until the last fragment, then the whole
+    message, scheduled store-and-forward over the remaining hops."""
+
+    def __init__(self, shaper: Shaper, names: list[str], arrived: float):
+        self.shaper, self.names = shaper, names
+        self.first = shaper.hops[names[0]]
+        self.arrived = arrived
+        self.nbytes = 0
+        self.end = arrived  # when the last byte fed so far is delivered on the last hop
+
+    def feed(self, nbytes: int, arrived: float, last: bool) -> list[tuple[int, float, float]]:
+        """(bytes, begin, end) of what the last hop now carries (perf_counter seconds)."""
+        name = self.first.name
+        start = max(arrived, self.shaper.free_at[name])
+        done = start + self.first.serialize_s(nbytes)
+        self.shaper.free_at[name] = done
+        self.nbytes += nbytes
+        delay = self.first.delay_ms / 1e3
+        if len(self.names) == 1:
+            self.end = done + delay
+            return [(nbytes, start + delay, done + delay)]
+        if not last:
+            return []
+        begin, self.end = self.shaper.schedule(self.names[1:], self.nbytes, done + delay)
+        return [(self.nbytes, begin, self.end)]
+
+
+#: bytes per paced piece: at least this, and at least 2 ms of the link's rate
 MIN_FRAGMENT = 16 * 1024
 
 
-async def paced(data: bytes, begin: float, end: float) -> AsyncIterator[bytes]:
-    """`data` in fragments, each released when the link has serialized its last byte."""
+async def paced(data: bytes, begin: float, end: float, precise: bool = True) -> AsyncIterator[bytes]:
+    """`data` in pieces, each released when the link has serialized its last byte; `precise`
+    releases the last one at the exact deadline."""
     total = len(data)
     step = max(MIN_FRAGMENT, int(total * 0.002 / max(end - begin, 1e-9)))
     view = memoryview(data)
     for lo in range(0, total, step):
         hi = min(lo + step, total)
         last = hi == total
-        await sleep_until(begin + (end - begin) * hi / total, precise=last)
+        await sleep_until(begin + (end - begin) * hi / total, precise=precise and last)
         yield bytes(view[lo:hi])

@@ -32,7 +32,7 @@ from problems.instance import save_instance
 from problems.models import ModelConfig
 from problems.schema import from_mapping
 from solvers.registry import make_solver, solver_class
-from testbed.breakdown import median_parts, request_parts
+from testbed.breakdown import calibration_vs_requests, median_parts, request_parts
 from testbed.calibrate import (
     calibrate_blocks,
     calibrated_problem,
@@ -129,8 +129,8 @@ class Job:
         doc = self.calibration
         if doc is None:
             t = self.tcfg
-            rows = await calibrate_blocks(tb, exported, warmup=t.warmup, repeats=t.repeats, min_loop_ms=t.min_loop_ms)
-            settings = {"warmup": t.warmup, "repeats": t.repeats, "min_loop_ms": t.min_loop_ms, "seed": self.seed}
+            rows = await calibrate_blocks(tb, exported, warmup=t.warmup, repeats=t.repeats)
+            settings = {"warmup": t.warmup, "repeats": t.repeats, "timing": "chain", "seed": self.seed}
             doc = calibration_document(tb, rows, settings, self.model_cfg)
             write_calibration(doc, self.outdir / "calibration.json")
         problem = calibrated_problem(self.problem, doc)
@@ -162,9 +162,10 @@ class Job:
                            "requests": parts})
         doc = {"device_runtime": {**device_runtime(tb), "energy": ENERGY_NOTE},
                "server_runtime": server_runtime(tb), "links": links, "partitions": rows, "summary": summary(rows)}
+        calibration = [list(b.tier_latency_ms) for b in problem.profile.blocks]
         _json(self.outdir / "requests.json", {"tiers": tb.tier_names, "partitions": traces,
-                                              "calibration": [list(b.tier_latency_ms) for b in
-                                                              problem.profile.blocks],
+                                              "calibration": calibration,
+                                              "calibration_vs_requests": calibration_vs_requests(calibration, traces),
                                               "link_check": checked})
         _json(self.outdir / "testbed.json", doc)
         return doc

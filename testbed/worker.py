@@ -17,7 +17,7 @@ import onnxruntime as ort
 from websockets.sync.client import connect
 
 from testbed.timing import time_runs
-from testbed.wire import decode, encode, now_ms, tensor
+from testbed.wire import decode, encode, fragments, now_ms, tensor
 
 
 def _session(path: str, threads: int) -> ort.InferenceSession:
@@ -53,17 +53,35 @@ class Worker:
             timed = time_runs(lambda: self.run(session, x), header["warmup"], header["repeats"],
                               header["min_loop_ms"], header.get("mode", "single"))
             self.send({"type": "calibrated", "set": header["set"], "index": header["index"], **timed})
+        elif kind == "calibrate_chain":
+            self.send({"type": "calibrated_chain", "set": header["set"],
+                       "samples": self.time_chain(self.sets[header["set"]], np.array(tensor(payload, header["shape"])),
+                                                  header["warmup"], header["repeats"])})
         elif kind == "tensor":
             self.pipeline(header, payload, received)
         else:
             raise ValueError(f"unknown message type {kind!r}")
 
+    def time_chain(self, blocks: list[ort.InferenceSession], x0: np.ndarray, warmup: int,
+                   repeats: int) -> list[list[float]]:
+        """Per block, its ms in each of `repeats` runs of the whole chain after `warmup` runs: every
+        block on the previous block's output, as an edge-only or cloud-only request runs them."""
+        samples: list[list[float]] = [[] for _ in blocks]
+        for r in range(warmup + repeats):
+            x = x0
+            for i, block in enumerate(blocks):
+                t0 = now_ms()
+                x = self.run(block, x)
+                t1 = now_ms()
+                if r >= warmup:
+                    samples[i].append(t1 - t0)
+        return samples
+
     def pipeline(self, header: dict, payload: memoryview, received: float) -> None:
         """Run this tier's consecutive blocks from `next`, then send the output on."""
         trace = header["trace"]
-        trace.append({"k": "xfer", "src": header["src"], "dst": self.index, "bytes": len(payload),
-                      "t_send": header["t_send"], "hub_in": header["hub_in"], "t_recv": received,
-                      "shaped_ms": header["shaped_ms"]})
+        trace.append({"k": "xfer", "src": header["src"], "dst": self.index, "next": header["next"],
+                      "bytes": len(payload), "t_send": header["t_send"], "t_recv": received})
         assign, i = header["assign"], header["next"]
         blocks = self.sets["blocks"]
         x = np.array(tensor(payload, header["shape"]))
@@ -75,7 +93,8 @@ class Worker:
         dst = assign[i] if i < len(assign) else 0
         out = {"type": "tensor", "req": header["req"], "next": i, "assign": assign, "shape": list(x.shape),
                "src": self.index, "dst": dst, "trace": trace, "t_send": now_ms()}
-        self.send(out, np.ascontiguousarray(x, dtype="<f4").tobytes())
+        for message in fragments(out, x):
+            self.conn.send(message)
 
 
 def main(argv: list[str]) -> int:

@@ -40,6 +40,16 @@
   }
 
   const send = (header, data) => ws.send(encode(header, data));
+  // A tensor goes in fragments of FRAGMENT_BYTES (testbed/wire.py): the hub paces each as it arrives.
+  const FRAGMENT_BYTES = 64 * 1024;
+  function sendFragments(header, data) {
+    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    const count = Math.max(1, Math.ceil(bytes.byteLength / FRAGMENT_BYTES));
+    ws.send(encode({ ...header, frags: count }, bytes.subarray(0, FRAGMENT_BYTES)));
+    for (let k = 1; k < count; k++) {
+      ws.send(encode({ type: "frag" }, bytes.subarray(k * FRAGMENT_BYTES, (k + 1) * FRAGMENT_BYTES)));
+    }
+  }
   const fail = (err) => send({ type: "error", message: String((err && err.stack) || err).split("\n")[0] });
 
   async function run(session, data, shape) {
@@ -80,7 +90,7 @@
     }
     if (i < assign.length) {
       const header = { type: "tensor", req, next: i, assign, shape, src: TIER, dst: assign[i], trace, t_send: now() };
-      send(header, data);
+      sendFragments(header, data);
       return;
     }
     const e2e = performance.now() - started[req];
@@ -110,6 +120,25 @@
         send({ type: "calibrated", set: header.set, index: header.index, ...timed });
         break;
       }
+      case "calibrate_chain": {
+        // the blocks in sequence, each on the previous one's output, as a device-only request runs them
+        const blocks = sets[header.set];
+        const samples = blocks.map(() => []);
+        for (let r = 0; r < header.warmup + header.repeats; r++) {
+          let data = new Float32Array(payload);
+          let shape = header.shape;
+          for (let i = 0; i < blocks.length; i++) {
+            const t0 = now();
+            const y = await run(blocks[i], data, shape);
+            const t1 = now();
+            if (r >= header.warmup) samples[i].push(t1 - t0);
+            data = y.data;
+            shape = Array.from(y.dims);
+          }
+        }
+        send({ type: "calibrated_chain", set: header.set, samples });
+        break;
+      }
       case "start": {
         started[header.req] = performance.now();
         await pipeline(header.req, 0, input, inputShape, header.assign, []);
@@ -117,8 +146,8 @@
       }
       case "tensor": {
         const trace = header.trace;
-        trace.push({ k: "xfer", src: header.src, dst: TIER, bytes: payload.byteLength, t_send: header.t_send,
-          hub_in: header.hub_in, t_recv: received, shaped_ms: header.shaped_ms });
+        trace.push({ k: "xfer", src: header.src, dst: TIER, next: header.next, bytes: payload.byteLength,
+          t_send: header.t_send, t_recv: received });
         await pipeline(header.req, header.next, payload, header.shape, header.assign, trace);
         break;
       }
