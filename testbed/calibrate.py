@@ -30,20 +30,23 @@ def chain_medians(samples: list[list[list[float]]]) -> list[list[float]]:
     return [[statistics.median(tier[i]) for tier in samples] for i in range(len(samples[0]))]
 
 
-async def calibrate_blocks(tb: Testbed, exported: Exported, *, warmup: int, repeats: int) -> list[dict[str, Any]]:
+async def calibrate_blocks(tb: Testbed, exported: Exported, *, warmup: int, repeats: int,
+                           pause_ms: float) -> list[dict[str, Any]]:
     """Per block: its sizes and, per tier, the median ms and the samples.
 
     Blocks are timed in context: each tier runs its whole chain of blocks in sequence
     (`warmup` runs, then `repeats` timed ones), every block on the previous block's output,
-    as a device-only, edge-only or cloud-only request runs them, and a block's time is the
-    median of its times inside those runs. One block timed alone in a loop is not what a
-    request sees: its caches stay warm and (on the page) its runs fall differently on the
+    as a device-only, edge-only or cloud-only request runs them, each run after `pause_ms`
+    idle (a request's blocks start after the tier waited for its input), and a block's time
+    is the median of its times inside those runs. One block timed alone in a loop is not
+    what a request sees: its caches stay warm, a process that never sleeps is scheduled
+    differently from one that just woke, and (on the page) its runs fall differently on the
     CPU throttler's pauses."""
     blocks = tb.problem.profile.blocks
     samples = []
     for tier in tqdm(tb.tier_names, desc="calibrating the tiers' chains", unit="tier", leave=False):
         samples.append((await tb.time_chain("blocks", exported.image, warmup=warmup, repeats=repeats,
-                                            tiers=[tier]))[0])
+                                            pause_ms=pause_ms, tiers=[tier]))[0])
     medians = chain_medians(samples)
     return [{"name": b.name, "in_kb": b.in_kb, "out_kb": b.out_kb, "tier_latency_ms": medians[i],
              "samples_ms": [tier[i] for tier in samples]} for i, b in enumerate(blocks)]

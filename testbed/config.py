@@ -63,6 +63,7 @@ class TestbedConfig:
     calibration: str | None = None  # a calibration.json to reuse instead of calibrating
     warmup: int = 2  # block calibration: warm-up runs of each tier's whole chain of blocks
     repeats: int = 9  # then timed runs; a block's time is its median over them
+    pause_ms: float = 50.0  # idle before each chain run, as a tier waits for a request's input
     request_timeout_s: float = 60.0
     startup_timeout_s: float = 120.0
     device: DeviceConfig = field(default_factory=DeviceConfig)
@@ -78,4 +79,4 @@ class TestbedConfig:
             if getattr(self, key) < 1:
                 raise FieldError(f"{prefix}.{key}", "must be a positive integer", getattr(self, key))
         require(prefix, self, positive=("request_timeout_s", "startup_timeout_s"),
-                non_negative=("warmup", "warmup_requests"))
+                non_negative=("warmup", "warmup_requests", "pause_ms"))

@@ -1,10 +1,12 @@
 """The block-by-block pipeline across the real tiers returns what one torch forward pass of the
 whole model returns (atol 1e-4): all on the device (onnxruntime-web in Chromium), all on the
-edge (onnxruntime), and a partition that visits every tier and comes back to the device."""
+edge (onnxruntime), and a partition that visits every tier and comes back to the device.
+The calibration in context (every tier's whole chain) gives every block a median per tier."""
 
 from __future__ import annotations
 
 import asyncio
+import statistics
 
 import numpy as np
 import pytest
@@ -13,6 +15,7 @@ from testbed_env import need_browser_tier
 from problems.build import build_problem
 from problems.models import ModelConfig
 from problems.schema import from_mapping
+from testbed.calibrate import calibrate_blocks
 from testbed.export import export_blocks
 from testbed.session import Testbed
 
@@ -29,9 +32,13 @@ def _run(tmp_path, assignments):
         async with tb.running():
             await tb.load("blocks", exported.files, image=exported.image)
             await tb.throttle()
-            return [await tb.request(r, a) for r, a in enumerate(assignments)]
+            results = [await tb.request(r, a) for r, a in enumerate(assignments)]
+            rows = await calibrate_blocks(tb, exported, warmup=1, repeats=3, pause_ms=5.0)
+            assert not tb.hub.stamps  # every transfer's stamps went onto its request's trace
+            return results, rows
 
-    return problem, exported, asyncio.run(main())
+    results, rows = asyncio.run(main())
+    return problem, exported, results, rows
 
 
 def test_pipeline_equals_one_torch_forward_pass(tmp_path):
@@ -39,7 +46,7 @@ def test_pipeline_equals_one_torch_forward_pass(tmp_path):
     n = 17
     mixed = [0, 0, 0, 1, 1, 1, 2, 2, 2, 2, 1, 1, 0, 0, 2, 2, 1]
     assert len(mixed) == n
-    problem, exported, results = _run(tmp_path, [[0] * n, [1] * n, mixed])
+    problem, exported, results, rows = _run(tmp_path, [[0] * n, [1] * n, mixed])
     assert problem.n_blocks == n
     for (done, result), label in zip(results, ["device-only", "edge-only", "mixed"], strict=True):
         assert result.shape == exported.reference.shape == (1, 10)
@@ -51,3 +58,13 @@ def test_pipeline_equals_one_torch_forward_pass(tmp_path):
     assert [t for _, t in ((e["i"], e["tier"]) for e in done["trace"] if e["k"] == "block")] == mixed
     moves = [(e["src"], e["dst"]) for e in done["trace"] if e["k"] == "xfer"]
     assert moves == [(0, 1), (1, 2), (2, 1), (1, 0), (0, 2), (2, 1), (1, 0)]
+    for e in done["trace"]:
+        if e["k"] == "xfer":  # the hub's stamps: it got the first fragment after the send and held it shaped
+            assert e["hub_in"] >= e["t_send"] - 5.0 and e["shaped_ms"] > 0, e
+    # calibration in context: per block, per tier, the median of the chain runs' samples
+    assert [r["name"] for r in rows] == [b.name for b in problem.profile.blocks]
+    for r in rows:
+        assert len(r["tier_latency_ms"]) == len(r["samples_ms"]) == 3
+        for ms, samples in zip(r["tier_latency_ms"], r["samples_ms"], strict=True):
+            assert len(samples) == 3 and all(x > 0 for x in samples)
+            assert ms == statistics.median(samples)

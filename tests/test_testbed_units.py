@@ -14,8 +14,8 @@ from testbed_env import marked_env
 from problems.build import build_problem
 from problems.errors import FieldError
 from problems.instance import dumps_instance, problem_from_dict
-from testbed.breakdown import median_parts, request_parts
-from testbed.calibrate import calibrated_problem
+from testbed.breakdown import calibration_vs_requests, median_parts, request_parts
+from testbed.calibrate import calibrated_problem, chain_medians
 from testbed.fits import Fitted, fit_type
 from testbed.summary import kendall_tau, partition_row, summary
 from testbed.wire import decode, encode, tensor
@@ -133,3 +133,22 @@ def test_bad_configuration_is_one_line(tmp_path, override, field):
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith(f"error: {field}:"), proc.stderr
     assert not (tmp_path / "testbed.json").exists()
+
+
+def test_chain_medians_are_per_block_and_tier():
+    samples = [[[3.0, 1.0, 2.0], [10.0, 30.0, 20.0]],  # tier 0: block 0, block 1
+               [[0.5, 0.5, 9.0], [4.0, 1.0, 1.0]]]  # tier 1
+    assert chain_medians(samples) == [[2.0, 0.5], [20.0, 1.0]]
+
+
+def test_calibration_is_compared_with_the_requests_blocks():
+    calibration = [[10.0, 2.0], [20.0, 4.0]]
+    part = {"blocks": [{"block": 0, "tier": 0, "ms": 8.0}, {"block": 1, "tier": 1, "ms": 5.0}],
+            "transfers": [], "e2e_ms": 20.0, "other_ms": 0.0}
+    rows = [{"solver": "mixed", "requests": [part, part], "breakdown": median_parts([part, part])}]
+    got = calibration_vs_requests(calibration, rows)
+    assert got["blocks"] == [{"block": 0, "tier": 0, "calibrated_ms": 10.0, "in_request_ms": 8.0},
+                             {"block": 1, "tier": 1, "calibrated_ms": 4.0, "in_request_ms": 5.0}]
+    sums = [(t["tier"], t["calibrated_ms"], t["in_request_ms"]) for t in got["tiers"]]
+    assert sums == [(0, 10.0, 8.0), (1, 4.0, 5.0)]
+    assert got["tiers"][0]["ratio"] == pytest.approx(1.25)

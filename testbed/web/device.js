@@ -125,6 +125,7 @@
         const blocks = sets[header.set];
         const samples = blocks.map(() => []);
         for (let r = 0; r < header.warmup + header.repeats; r++) {
+          await new Promise((resolve) => setTimeout(resolve, header.pause_ms));  // idle first, as before a request
           let data = new Float32Array(payload);
           let shape = header.shape;
           for (let i = 0; i < blocks.length; i++) {
