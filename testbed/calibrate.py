@@ -30,26 +30,35 @@ def chain_medians(samples: list[list[list[float]]]) -> list[list[float]]:
     return [[statistics.median(tier[i]) for tier in samples] for i in range(len(samples[0]))]
 
 
-async def calibrate_blocks(tb: Testbed, exported: Exported, *, warmup: int, repeats: int,
-                           pause_ms: float) -> list[dict[str, Any]]:
+#: request ids of calibration requests (measured requests count from 0, warm-ups from -1)
+CALIBRATION_REQ = -1_000_000
+
+
+async def calibrate_blocks(tb: Testbed, exported: Exported, *, warmup: int, repeats: int) -> list[dict[str, Any]]:
     """Per block: its sizes and, per tier, the median ms and the samples.
 
-    Blocks are timed in context: each tier runs its whole chain of blocks in sequence
-    (`warmup` runs, then `repeats` timed ones), every block on the previous block's output,
-    as a device-only, edge-only or cloud-only request runs them, each run after `pause_ms`
-    idle (a request's blocks start after the tier waited for its input), and a block's time
-    is the median of its times inside those runs. One block timed alone in a loop is not
-    what a request sees: its caches stay warm, a process that never sleeps is scheduled
-    differently from one that just woke, and (on the page) its runs fall differently on the
-    CPU throttler's pauses."""
-    blocks = tb.problem.profile.blocks
+    Blocks are timed in context: for each tier, `warmup` and then `repeats` real requests
+    that give that tier every block (device-only, edge-only, cloud-only), and a block's time
+    on the tier is the median of its times inside those requests. A block timed alone, or
+    a tier's chain timed by a loop of its own, is not what a request sees: the page's
+    message handling, the CPU throttler, a process that just woke from waiting for its
+    input and cold caches all differ (BENCHMARKS.md, Testbed, has the numbers)."""
+    n = tb.problem.n_blocks
     samples = []
-    for tier in tqdm(tb.tier_names, desc="calibrating the tiers' chains", unit="tier", leave=False):
-        samples.append((await tb.time_chain("blocks", exported.image, warmup=warmup, repeats=repeats,
-                                            pause_ms=pause_ms, tiers=[tier]))[0])
+    for s in tqdm(range(len(tb.tier_names)), desc="calibrating blocks in single-tier requests", unit="tier",
+                  leave=False):
+        per_block: list[list[float]] = [[] for _ in range(n)]
+        for r in range(warmup + repeats):
+            done, _ = await tb.request(CALIBRATION_REQ - s * 10_000 - r, [s] * n)
+            if r < warmup:
+                continue
+            for e in done["trace"]:
+                if e["k"] == "block":
+                    per_block[e["i"]].append(e["t1"] - e["t0"])
+        samples.append(per_block)
     medians = chain_medians(samples)
     return [{"name": b.name, "in_kb": b.in_kb, "out_kb": b.out_kb, "tier_latency_ms": medians[i],
-             "samples_ms": [tier[i] for tier in samples]} for i, b in enumerate(blocks)]
+             "samples_ms": [tier[i] for tier in samples]} for i, b in enumerate(tb.problem.profile.blocks)]
 
 
 def calibration_document(tb: Testbed, rows: list[dict], settings: dict, model: dict) -> dict:

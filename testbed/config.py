@@ -61,9 +61,8 @@ class TestbedConfig:
     requests: int = 20
     warmup_requests: int = 1  # per partition, run before the measured requests and not recorded
     calibration: str | None = None  # a calibration.json to reuse instead of calibrating
-    warmup: int = 2  # block calibration: warm-up runs of each tier's whole chain of blocks
-    repeats: int = 9  # then timed runs; a block's time is its median over them
-    pause_ms: float = 50.0  # idle before each chain run, as a tier waits for a request's input
+    warmup: int = 2  # block calibration: per tier, warm-up requests that give the tier every block,
+    repeats: int = 9  # then timed ones; a block's time is its median inside them
     request_timeout_s: float = 60.0
     startup_timeout_s: float = 120.0
     device: DeviceConfig = field(default_factory=DeviceConfig)
@@ -79,4 +78,4 @@ class TestbedConfig:
             if getattr(self, key) < 1:
                 raise FieldError(f"{prefix}.{key}", "must be a positive integer", getattr(self, key))
         require(prefix, self, positive=("request_timeout_s", "startup_timeout_s"),
-                non_negative=("warmup", "warmup_requests", "pause_ms"))
+                non_negative=("warmup", "warmup_requests"))

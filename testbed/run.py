@@ -129,9 +129,8 @@ class Job:
         doc = self.calibration
         if doc is None:
             t = self.tcfg
-            rows = await calibrate_blocks(tb, exported, warmup=t.warmup, repeats=t.repeats, pause_ms=t.pause_ms)
-            settings = {"warmup": t.warmup, "repeats": t.repeats, "pause_ms": t.pause_ms, "timing": "chain",
-                        "seed": self.seed}
+            rows = await calibrate_blocks(tb, exported, warmup=t.warmup, repeats=t.repeats)
+            settings = {"warmup": t.warmup, "repeats": t.repeats, "timing": "single-tier requests", "seed": self.seed}
             doc = calibration_document(tb, rows, settings, self.model_cfg)
             write_calibration(doc, self.outdir / "calibration.json")
         problem = calibrated_problem(self.problem, doc)

@@ -135,20 +135,6 @@ class Testbed:
             out.append({k: reply[k] for k in ("ms", "samples", "loop")})
         return out
 
-    async def time_chain(self, set_name: str, x0: np.ndarray, *, warmup: int, repeats: int, pause_ms: float,
-                         tiers: list[str] | None = None) -> list[list[list[float]]]:
-        """Per tier (all, or `tiers`), per block of a set, its ms in each timed run of the tier's
-        whole chain on `x0` (tier after tier: the tiers share the machine's cores)."""
-        out = []
-        for name in tiers or self.tier_names:
-            header = {"type": "calibrate_chain", "set": set_name, "shape": list(x0.shape), "warmup": warmup,
-                      "repeats": repeats, "pause_ms": pause_ms}
-            await self.hub.send(name, header, x0)
-            reply, _ = await self.hub.reply(name, "calibrated_chain", self.limits.calibrate_s,
-                                            f"timing the chain of {set_name} on the {name} tier")
-            out.append(reply["samples"])
-        return out
-
     async def request(self, req: int, assignment: list[int]) -> tuple[dict, np.ndarray]:
         """One end-to-end inference: (the device's done message with its trace, the result)."""
         await self.hub.send("device", {"type": "start", "req": req, "assign": [int(s) for s in assignment]})

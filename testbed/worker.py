@@ -53,31 +53,10 @@ class Worker:
             timed = time_runs(lambda: self.run(session, x), header["warmup"], header["repeats"],
                               header["min_loop_ms"], header.get("mode", "single"))
             self.send({"type": "calibrated", "set": header["set"], "index": header["index"], **timed})
-        elif kind == "calibrate_chain":
-            self.send({"type": "calibrated_chain", "set": header["set"],
-                       "samples": self.time_chain(self.sets[header["set"]], np.array(tensor(payload, header["shape"])),
-                                                  header["warmup"], header["repeats"], header["pause_ms"])})
         elif kind == "tensor":
             self.pipeline(header, payload, received)
         else:
             raise ValueError(f"unknown message type {kind!r}")
-
-    def time_chain(self, blocks: list[ort.InferenceSession], x0: np.ndarray, warmup: int,
-                   repeats: int, pause_ms: float) -> list[list[float]]:
-        """Per block, its ms in each of `repeats` runs of the whole chain after `warmup` runs: every
-        block on the previous block's output, as an edge-only or cloud-only request runs them, and
-        each run after `pause_ms` idle, as a request's blocks run after the tier waited for its input."""
-        samples: list[list[float]] = [[] for _ in blocks]
-        for r in range(warmup + repeats):
-            time.sleep(pause_ms / 1e3)
-            x = x0.copy()  # a fresh input, as a request's arrives
-            for i, block in enumerate(blocks):
-                t0 = now_ms()
-                x = self.run(block, x)
-                t1 = now_ms()
-                if r >= warmup:
-                    samples[i].append(t1 - t0)
-        return samples
 
     def pipeline(self, header: dict, payload: memoryview, received: float) -> None:
         """Run this tier's consecutive blocks from `next`, then send the output on."""

@@ -1,7 +1,7 @@
 """The block-by-block pipeline across the real tiers returns what one torch forward pass of the
 whole model returns (atol 1e-4): all on the device (onnxruntime-web in Chromium), all on the
 edge (onnxruntime), and a partition that visits every tier and comes back to the device.
-The calibration in context (every tier's whole chain) gives every block a median per tier."""
+The calibration in context (single-tier requests) gives every block a median per tier."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def _run(tmp_path, assignments):
             await tb.load("blocks", exported.files, image=exported.image)
             await tb.throttle()
             results = [await tb.request(r, a) for r, a in enumerate(assignments)]
-            rows = await calibrate_blocks(tb, exported, warmup=1, repeats=3, pause_ms=5.0)
+            rows = await calibrate_blocks(tb, exported, warmup=1, repeats=3)
             assert not tb.hub.stamps  # every transfer's stamps went onto its request's trace
             return results, rows
 
@@ -61,7 +61,7 @@ def test_pipeline_equals_one_torch_forward_pass(tmp_path):
     for e in done["trace"]:
         if e["k"] == "xfer":  # the hub's stamps: it got the first fragment after the send and held it shaped
             assert e["hub_in"] >= e["t_send"] - 5.0 and e["shaped_ms"] > 0, e
-    # calibration in context: per block, per tier, the median of the chain runs' samples
+    # calibration in context: per block, per tier, the median of its times in single-tier requests
     assert [r["name"] for r in rows] == [b.name for b in problem.profile.blocks]
     for r in rows:
         assert len(r["tier_latency_ms"]) == len(r["samples_ms"]) == 3

@@ -120,26 +120,6 @@
         send({ type: "calibrated", set: header.set, index: header.index, ...timed });
         break;
       }
-      case "calibrate_chain": {
-        // the blocks in sequence, each on the previous one's output, as a device-only request runs them
-        const blocks = sets[header.set];
-        const samples = blocks.map(() => []);
-        for (let r = 0; r < header.warmup + header.repeats; r++) {
-          await new Promise((resolve) => setTimeout(resolve, header.pause_ms));  // idle first, as before a request
-          let data = new Float32Array(payload);
-          let shape = header.shape;
-          for (let i = 0; i < blocks.length; i++) {
-            const t0 = now();
-            const y = await run(blocks[i], data, shape);
-            const t1 = now();
-            if (r >= header.warmup) samples[i].push(t1 - t0);
-            data = y.data;
-            shape = Array.from(y.dims);
-          }
-        }
-        send({ type: "calibrated_chain", set: header.set, samples });
-        break;
-      }
       case "start": {
         started[header.req] = performance.now();
         await pipeline(header.req, 0, input, inputShape, header.assign, []);
