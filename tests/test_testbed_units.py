@@ -18,7 +18,7 @@ from testbed.breakdown import calibration_vs_requests, median_parts, request_par
 from testbed.calibrate import calibrated_problem, chain_medians
 from testbed.fits import Fitted, fit_type
 from testbed.summary import kendall_tau, partition_row, summary
-from testbed.wire import decode, encode, tensor
+from testbed.wire import decode, encode, fragments, tensor
 
 
 def test_kendall_tau():
@@ -152,3 +152,16 @@ def test_calibration_is_compared_with_the_requests_blocks():
     sums = [(t["tier"], t["calibrated_ms"], t["in_request_ms"]) for t in got["tiers"]]
     assert sums == [(0, 10.0, 8.0), (1, 4.0, 5.0)]
     assert got["tiers"][0]["ratio"] == pytest.approx(1.25)
+
+
+def test_fragments_carry_the_header_first_and_the_payload_in_order():
+    x = np.arange(10_000, dtype="<f4")
+    messages = fragments({"type": "tensor", "req": 3}, x, size=16_000)
+    assert len(messages) == 3  # 40,000 payload bytes in 16,000-byte fragments
+    first, payload = decode(messages[0])
+    assert first == {"type": "tensor", "req": 3, "frags": 3} and len(payload) == 16_000
+    rest = [decode(m) for m in messages[1:]]
+    assert all(h == {"type": "frag"} for h, _ in rest)
+    joined = bytes(payload) + b"".join(bytes(p) for _, p in rest)
+    np.testing.assert_array_equal(np.frombuffer(joined, dtype="<f4"), x)
+    assert len(fragments({"type": "probe"}, b"")) == 1
