@@ -34,8 +34,10 @@ def _print_result(doc: dict) -> None:
               f"{doc['linear_best']['of']} (type, tier) pairs (leave-one-out error; layer_errors.md)")
     if "summary" in doc:
         s = doc["summary"]
+        same = " (the same assignment)" if s["same_assignment"] else ""
         print(f"median |rel_error| {s['median_abs_rel_error']:.3f}  kendall_tau {s['kendall_tau']}  "
-              f"predicted best {s['predicted_best']}  measured best {s['measured_best']}")
+              f"predicted best {s['predicted_best']}  measured best {s['measured_best']}{same}, "
+              f"{100 * s['predicted_best_gap']:.1f} % apart")
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="testbed")

@@ -2,14 +2,15 @@
 
 `predicted_ms` is the problem's own score of the assignment (Problem.score via the
 benchmark runner); nothing here computes a latency. rel_error = (measured median -
-predicted) / measured median; Kendall's tau-b compares the two orders of the partitions.
+predicted) / measured median; Kendall's tau-b (scipy) compares the two orders of the partitions.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 import statistics
+
+from scipy import stats
 
 
 def partition_row(solver: str, assignment: list[int], predicted_ms: float, measured_ms: list[float]) -> dict:
@@ -19,28 +20,21 @@ def partition_row(solver: str, assignment: list[int], predicted_ms: float, measu
 
 
 def kendall_tau(a: list[float], b: list[float]) -> float | None:
-    """Kendall's tau-b (ties in either list handled); None when either list is constant."""
-    concordant = discordant = ties_a = ties_b = 0
-    for i, j in itertools.combinations(range(len(a)), 2):
-        da, db = a[i] - a[j], b[i] - b[j]
-        if da == 0 and db == 0:
-            continue
-        if da == 0:
-            ties_a += 1
-        elif db == 0:
-            ties_b += 1
-        elif (da > 0) == (db > 0):
-            concordant += 1
-        else:
-            discordant += 1
-    denom = math.sqrt((concordant + discordant + ties_a) * (concordant + discordant + ties_b))
-    return None if denom == 0 else (concordant - discordant) / denom
+    """Kendall's tau-b (scipy; ties in either list handled); None when either list is constant."""
+    tau = stats.kendalltau(a, b).statistic
+    return None if math.isnan(tau) else float(tau)
 
 
 def summary(rows: list[dict]) -> dict:
+    """The targets' numbers. `predicted_best_gap`: how far the predicted optimum's measured median
+    is above the measured best's; `same_assignment` says when the two are one assignment found by
+    two solvers (their medians then differ by the system's noise alone)."""
     predicted = [r["predicted_ms"] for r in rows]
     measured = [r["measured_median_ms"] for r in rows]
+    guess, best = rows[predicted.index(min(predicted))], rows[measured.index(min(measured))]
+    fastest = best["measured_median_ms"]
     return {"median_abs_rel_error": statistics.median(abs(r["rel_error"]) for r in rows),
             "kendall_tau": kendall_tau(predicted, measured),
-            "predicted_best": rows[predicted.index(min(predicted))]["solver"],
-            "measured_best": rows[measured.index(min(measured))]["solver"]}
+            "predicted_best": guess["solver"], "measured_best": best["solver"],
+            "predicted_best_gap": (guess["measured_median_ms"] - fastest) / fastest,
+            "same_assignment": list(guess["assignment"]) == list(best["assignment"])}

@@ -37,7 +37,11 @@ def test_partition_rows_and_summary():
     assert rows[1]["rel_error"] == pytest.approx(10 / 60)
     s = summary(rows)
     assert s == {"median_abs_rel_error": pytest.approx((10 / 110 + 10 / 60) / 2), "kendall_tau": pytest.approx(1.0),
-                 "predicted_best": "b", "measured_best": "b"}
+                 "predicted_best": "b", "measured_best": "b", "predicted_best_gap": 0.0, "same_assignment": True}
+    rows.append(partition_row("c", [1], 50.0, [50.0]))  # b's assignment, found again and measured faster
+    s = summary(rows)
+    assert (s["predicted_best"], s["measured_best"], s["same_assignment"]) == ("b", "c", True)
+    assert s["predicted_best_gap"] == pytest.approx(60 / 50 - 1)
 
 
 def test_linear_fit_recovers_table1_form_and_wins_on_linear_data():

@@ -63,7 +63,7 @@ LINK = {"name": str, "configured_mbps": float, "measured_mbps": float, "configur
 PARTITION = {"solver": str, "assignment": list, "predicted_ms": float, "measured_ms": list,
              "measured_median_ms": float, "rel_error": float}
 SUMMARY = {"median_abs_rel_error": float, "kendall_tau": (float, type(None)), "predicted_best": str,
-           "measured_best": str}
+           "measured_best": str, "predicted_best_gap": float, "same_assignment": bool}
 
 
 def check_fields(obj: dict, spec: dict, where: str) -> None:
