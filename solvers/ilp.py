@@ -101,8 +101,14 @@ def best_incumbent(problem: Problem, result: MipResult, limits: list[Limit], tra
         if best is None or row["cost"] < trace.best:
             best = i
         trace.record(i + 1, row["cost"], at=at)
-    if best is not None:
-        result.assignment = found[best]
+    if best is None:
+        return
+    result.assignment = found[best]
+    if best != len(found) - 1 and limit_violations(scores.row(len(found) - 1), limits):
+        # the backend's final answer broke a limit after rounding: an earlier one is returned, unproven
+        result.status = "feasible"
+        result.info.update(status="feasible", returned=f"incumbent {best + 1} of {len(found)}: the last breaks "
+                                                        "a limit when re-scored")
 
 
 @register

@@ -13,6 +13,7 @@ from solver_helpers import paper_problem
 
 from benchmark.runner import TimingConfig, run
 from solvers import make_solver
+from solvers._chain_mip import Limit, component_tables
 from solvers._mip import MipResult
 from solvers._trace import LIMIT, Trace, thin
 from solvers.dp import optimum
@@ -175,3 +176,18 @@ def test_a_checkpoint_without_a_trace_says_so(tmp_path):
     solver.prepare(problem, np.random.default_rng(0))
     info = solver.training_info
     assert info["cached"] is True and "trace" not in info and "predates" in info["trace_note"]
+
+
+def test_ilp_never_returns_an_incumbent_that_breaks_a_limit():
+    problem = random_problem(5, 10, "mec", wide=True)
+    X = np.random.default_rng(2).integers(0, problem.n_tiers, (400, problem.n_blocks))
+    ev = problem.evaluate(X)
+    order = np.argsort(ev.latency_ms)
+    fast = order[0]  # the lowest latency; some cheaper assignment is slower
+    slow = next(j for j in order[::-1] if ev.cost[j] < ev.cost[fast] and ev.latency_ms[j] > ev.latency_ms[fast])
+    limit = Limit("latency_ms", component_tables(problem.chain, (1, 0, 0)), float(ev.latency_ms[fast]) * (1 + 1e-9))
+    result = MipResult(X[slow], "optimal", {"status": "optimal"}, [(0.0, X[fast]), (0.0, X[slow])])
+    trace = Trace()
+    best_incumbent(problem, result, [limit], trace)
+    assert np.array_equal(result.assignment, X[fast]) and result.status == result.info["status"] == "feasible"
+    assert [p[1:] for p in trace.points()] == [[1, pytest.approx(ev.cost[fast], rel=1e-12)]]
