@@ -68,7 +68,7 @@ class Config:
 
 class Recorder:
     """Every step's re-scored cost: the best assignment seen, the per-episode mean reward and
-    the best-so-far trace over env steps (`solvers._trace`, its clock started by `start`)."""
+    the best-so-far trace over env steps (`solvers._trace`, restarted when training starts)."""
 
     def __init__(self) -> None:
         self.trace = Trace()
