@@ -133,7 +133,9 @@ LEARNED = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(LEARNED))
+#: PPO's shortest training is one whole rollout of 2,048 steps: a slow test
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n == "sb3_ppo" else n
+                                  for n in sorted(LEARNED)])
 def test_learned_solvers_trace_their_training_cold_and_warm(name, tmp_path):
     problem = paper_problem("alexnet", "mec")
     params = {**LEARNED[name], "checkpoint_dir": str(tmp_path)}
