@@ -42,6 +42,10 @@ TIE_REL = 1e-12  # costs this close (relative) tie in the win-rate matrix
 PROBLEM_KEYS = ("model_label", "instance", "scenario", "network", "scale_bandwidth", "scale_delay", "early_exit",
                 "n_blocks", "optimal_cost", "reference_cost")
 GRID_POINTS = 60  # x positions of an aggregated anytime curve
+#: the result columns the statistics read: `with_problems` keeps only these, so that every
+#: filter and groupby below moves a few columns instead of every result field
+STAT_COLUMNS = ("method", "seed", "ok", "cost", "gap", "gap_pct", "decision_ms", "assignment", "info",
+                "model_label", "optimal_cost", "reference_cost")
 
 
 # ---------------------------------------------------------------- problems and cells
@@ -68,8 +72,9 @@ def _label(row) -> str:
 def with_problems(df: pd.DataFrame) -> pd.DataFrame:
     """`df` (from `analysis.prepare`) plus `problem` (a readable unique label) and `group`
     (the problem without its network and scales: model and scenario, for the anytime plots);
-    `reference_cost` (what the gap is taken to) falls back on `optimal_cost` for older results."""
-    out = df.copy()
+    `reference_cost` (what the gap is taken to) falls back on `optimal_cost` for older results.
+    Only the columns the statistics read are kept (`STAT_COLUMNS`, `PROBLEM_KEYS`)."""
+    out = df[[c for c in dict.fromkeys((*STAT_COLUMNS, *PROBLEM_KEYS)) if c in df.columns]].copy()
     reference = pd.to_numeric(out["reference_cost"], errors="coerce") if "reference_cost" in out.columns \
         else pd.Series(np.nan, index=out.index)
     out["reference_cost"] = reference.fillna(pd.to_numeric(out["optimal_cost"], errors="coerce"))

@@ -15,7 +15,7 @@ import pandas as pd
 from reports import stats, stats_figures
 
 MAX_ANYTIME_GROUPS = 12
-TRACED_SOLVERS = "genetic, random_search, optuna"
+TRACED_SOLVERS = "genetic, random_search, optuna, ilp, or a learned solver's training"
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:

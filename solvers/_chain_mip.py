@@ -123,6 +123,7 @@ def solve_chain(
     limits: Sequence[Limit] = (),
     backend: str = "cbc",
     time_limit_s: float | None = None,
+    incumbents: bool = False,
 ) -> MipResult:
     """Minimize the `objective` form over assignments to `tiers` subject to `limits`."""
     check_backend(backend)
@@ -139,4 +140,4 @@ def solve_chain(
     lim_rows = []
     for lim in limits:
         lim_rows.append((lim.name, _form(m, lim.tables.restrict(tiers)), float(lim.value)))
-    return solve_program(m, c, lim_rows, backend, time_limit_s, tiers)
+    return solve_program(m, c, lim_rows, backend, time_limit_s, tiers, incumbents)

@@ -128,6 +128,7 @@ def solve_dag(
     limits: Sequence[Limit] = (),
     backend: str = "cbc",
     time_limit_s: float | None = None,
+    incumbents: bool = False,
 ) -> MipResult:
     """Minimize the `objective` form of a DAG over assignments to `tiers` subject to `limits`."""
     check_backend(backend)
@@ -138,7 +139,7 @@ def solve_dag(
     m = _structure(n, k, dag.producers, dag.readers, dag.raw_readers)
     c = _form(m, obj)
     lim_rows = [(lim.name, _form(m, lim.tables.restrict(tiers)), float(lim.value)) for lim in limits]
-    res = solve_program(m, c, lim_rows, backend, time_limit_s, tiers)
+    res = solve_program(m, c, lim_rows, backend, time_limit_s, tiers, incumbents)
     res.info.update(program="dag", edges=len(m.edges))
     return res
 
@@ -149,8 +150,9 @@ def solve_partition(
     limits: Sequence[Limit] = (),
     backend: str = "cbc",
     time_limit_s: float | None = None,
+    incumbents: bool = False,
 ) -> MipResult:
     """The DAG program on a DAG instance, the chain program otherwise."""
     if objective.dag is not None:
-        return solve_dag(objective, tiers, limits, backend, time_limit_s)
-    return solve_chain(objective, tiers, limits, backend, time_limit_s)
+        return solve_dag(objective, tiers, limits, backend, time_limit_s, incumbents)
+    return solve_chain(objective, tiers, limits, backend, time_limit_s, incumbents)

@@ -232,3 +232,20 @@ def load_checkpoint(path: Path | str, fmt: str, nets: Mapping[str, nn.Module],
     for name, net in nets.items():
         net.load_state_dict(saved_nets[name])
     return meta
+
+
+def training_trace(meta: dict, key: str) -> dict:
+    """info["trace"] from a checkpoint's metadata: [seconds since training start, env steps,
+    best cost seen], or a note saying why there is none. Only a checkpoint of this very run
+    (instance content, config, seed: its cache `key`) has a trace of this instance's costs."""
+    trace = meta.get("trace")
+    if trace is None:
+        return {"trace_note": "no training trace: the checkpoint predates them"}
+    number = META_KINDS["number"][1]
+    if not isinstance(trace, list) or not trace or not all(
+            isinstance(p, list) and len(p) == 3 and all(number(v) for v in p) for p in trace):
+        return {"trace_note": "no training trace: the checkpoint's is not a list of [seconds, steps, cost] points"}
+    if meta.get("key") != key:
+        return {"trace_note": f"no training trace: the checkpoint was trained on {meta.get('instance')}, "
+                              "another instance, config or seed"}
+    return {"trace": trace, "trace_evaluations": "env steps of training"}

@@ -32,6 +32,7 @@ import torch
 from tqdm.auto import tqdm
 
 from partbench_env.core import Partition, observe, to_tiers
+from solvers._trace import improvements, step_seconds
 
 PAD = 16  # floats: agents' rows start on 64-byte boundaries
 MAX_PENDING = 4096  # transitions waiting for their reward before a forced scoring
@@ -325,12 +326,25 @@ def train_group(specs: list[AgentSpec], bar=None) -> list[AgentResult]:
     group = Group(specs)
     c = group.specs[0].cfg
     t0 = time.perf_counter()
+    ends = np.empty(c.episodes)
     for e in range(c.episodes):
         group.episode(e * c.steps, c.steps)
+        ends[e] = time.perf_counter() - t0
         if bar is not None:
             bar.update(c.steps)
             bar.set_postfix(agents=group.B, sigma=f"{group.sigma.max():.3f}", refresh=False)
-    return group.results(time.perf_counter() - t0)
+    results = group.results(time.perf_counter() - t0)
+    add_training_traces(results, group.costs, ends, c.steps)
+    return results
+
+
+def add_training_traces(results: list[AgentResult], costs: np.ndarray, episode_ends: np.ndarray, steps: int) -> None:
+    """meta["trace"]: each agent's best-so-far cost over its env steps (`solvers._trace`), in
+    the group's seconds since training started (steps timed per episode)."""
+    seconds = step_seconds(episode_ends, steps)
+    evaluations = np.arange(1, costs.shape[1] + 1)
+    for b, result in enumerate(results):
+        result.meta["trace"] = improvements(costs[b], seconds, evaluations)
 
 
 def train_ensemble(specs: list[AgentSpec], progress: bool = True, desc: str = "iorlo",

@@ -28,7 +28,8 @@ import numpy as np
 
 from problems.fleet import FleetProblem
 from solvers._chain_mip import _form, _structure
-from solvers._mip import CPSAT_UNITS
+from solvers._mip import CPSAT_UNITS, incumbent_recorder
+from solvers._trace import Trace
 from solvers.base import Unsupported
 
 #: relative gap at which a fleet answer counts as proven optimal (MIP gap, and the ps loop's)
@@ -153,17 +154,23 @@ def _status(code, pywraplp) -> str:
             pywraplp.Solver.INFEASIBLE: "infeasible"}.get(code, "no_solution")
 
 
-def solve_fleet(fleet: FleetProblem, backend: str, time_limit_s: float | None) -> tuple[np.ndarray, dict]:
-    """The exact fleet optimum (or the best found and a proven bound within the time limit)."""
+def solve_fleet(fleet: FleetProblem, backend: str, time_limit_s: float | None,
+                trace: Trace | None = None) -> tuple[np.ndarray, dict]:
+    """The exact fleet optimum (or the best found and a proven bound within the time limit).
+
+    `trace` gets the incumbents, re-scored by the fleet: cp-sat's from its solution callback;
+    with cbc or scip the feasible start and each outer-approximation round's answer (pywraplp
+    reports no incumbents within a solve)."""
+    trace = Trace() if trace is None else trace
     if backend == "cp-sat":
         if fleet.queueing == "ps":
             raise Unsupported("ilp with queueing=ps uses outer approximation with continuous utilizations; "
                               "use backend scip or cbc")
-        return _solve_cpsat(fleet, _FleetModel(fleet), time_limit_s)
-    return _solve_linear(fleet, _FleetModel(fleet), backend, time_limit_s)
+        return _solve_cpsat(fleet, _FleetModel(fleet), time_limit_s, trace)
+    return _solve_linear(fleet, _FleetModel(fleet), backend, time_limit_s, trace)
 
 
-def _solve_linear(fleet: FleetProblem, m: _FleetModel, backend: str, time_limit_s: float | None):
+def _solve_linear(fleet: FleetProblem, m: _FleetModel, backend: str, time_limit_s: float | None, trace: Trace):
     from ortools.linear_solver import pywraplp
 
     t0 = time.perf_counter()
@@ -215,9 +222,12 @@ def _solve_linear(fleet: FleetProblem, m: _FleetModel, backend: str, time_limit_
     params.SetDoubleParam(params.RELATIVE_MIP_GAP, MIP_GAP)
     best_X, best_cost, bound, status, rounds = None, math.inf, -math.inf, "no_solution", 0
     start = _start(fleet)
+    found = 0
     if start is not None:  # a feasible start prunes from the first node
         best_X, best_cost = start
         solver.SetHint(var, m.values_of(start[0]).tolist())
+        found += 1
+        trace.record(found, best_cost)
     while True:
         if time_limit_s is not None:
             left = time_limit_s - (time.perf_counter() - t0)
@@ -231,6 +241,9 @@ def _solve_linear(fleet: FleetProblem, m: _FleetModel, backend: str, time_limit_
         xs = np.array([v.solution_value() for v in var])
         X = m.assignment(xs)
         cost = fleet.evaluate(X[None]).cost[0]
+        found += 1
+        if np.isfinite(cost):
+            trace.record(found, float(cost))
         if np.isfinite(cost) and cost < best_cost:
             best_X, best_cost = X, float(cost)
         round_bound = objective.BestBound()
@@ -256,11 +269,12 @@ def _solve_linear(fleet: FleetProblem, m: _FleetModel, backend: str, time_limit_
     proven = best_cost - bound <= OA_GAP * abs(best_cost)
     info = {"status": "optimal" if proven else "feasible", "bound": float(bound), "objective": best_cost,
             "backend": backend, "variables": solver.NumVariables(), "constraints": solver.NumConstraints(),
-            "oa_rounds": rounds, "wall_s": time.perf_counter() - t0}
+            "oa_rounds": rounds, "wall_s": time.perf_counter() - t0,
+            "incumbents": f"the start and each round's answer: pywraplp reports no incumbents of {backend}"}
     return best_X, info
 
 
-def _solve_cpsat(fleet: FleetProblem, m: _FleetModel, time_limit_s: float | None):
+def _solve_cpsat(fleet: FleetProblem, m: _FleetModel, time_limit_s: float | None, trace: Trace):
     from ortools.sat.python import cp_model
 
     t0 = time.perf_counter()
@@ -287,7 +301,8 @@ def _solve_cpsat(fleet: FleetProblem, m: _FleetModel, time_limit_s: float | None
     solver.parameters.linearization_level = 2
     if time_limit_s is not None:
         solver.parameters.max_time_in_seconds = float(time_limit_s)
-    code = solver.solve(model)
+    recorder = incumbent_recorder(var, m.assignment)
+    code = solver.solve(model, recorder)
     status = {cp_model.OPTIMAL: "optimal", cp_model.FEASIBLE: "feasible",
               cp_model.INFEASIBLE: "infeasible"}.get(code, "no_solution")
     if status not in ("optimal", "feasible"):
@@ -297,9 +312,18 @@ def _solve_cpsat(fleet: FleetProblem, m: _FleetModel, time_limit_s: float | None
     xs = np.array([solver.value(v) for v in var], dtype=float)
     X = m.assignment(xs)
     cost = float(fleet.evaluate(X[None]).cost[0])
+    if recorder.found:  # the best re-scored incumbent (the scaled objective may rank near-ties the other way)
+        found = np.stack([x for _, x in recorder.found])
+        costs = fleet.evaluate(found).cost
+        for i, (at, _) in enumerate(recorder.found):
+            if np.isfinite(costs[i]):
+                trace.record(i + 1, float(costs[i]), at=at)
+        i = int(np.argmin(costs))
+        if costs[i] < cost:
+            X, cost = found[i], float(costs[i])
     # the scaled objective rounds each term by at most half a unit: the bound is loosened by that much
     slack = 0.5 * (fleet.n_blocks * 10 + 1) / scale
     info = {"status": status, "bound": solver.best_objective_bound / scale - slack, "objective": cost,
             "backend": "cp-sat", "variables": m.n_vars, "wall_s": time.perf_counter() - t0,
-            "branches": int(solver.num_branches)}
+            "branches": int(solver.num_branches), "incumbents": "every improving solution (CP-SAT solution callback)"}
     return X, info

@@ -35,11 +35,13 @@ class Trace:
         self._points: list[list[float]] = []
         self.best = math.inf
 
-    def record(self, evaluations: int, cost: float) -> None:
-        """One scored assignment; `evaluations` counts it."""
+    def record(self, evaluations: int, cost: float, at: float | None = None) -> None:
+        """One scored assignment; `evaluations` counts it. `at` (a `perf_counter` reading) dates
+        an assignment found earlier and scored now, e.g. a MIP incumbent."""
         if cost < self.best:
             self.best = float(cost)
-            self._points.append([time.perf_counter() - self._t0, int(evaluations), self.best])
+            stamp = time.perf_counter() if at is None else at
+            self._points.append([max(0.0, stamp - self._t0), int(evaluations), self.best])
 
     def record_batch(self, evaluations_before: int, costs: np.ndarray) -> None:
         """A batch scored at once: every row that beats all before it, at the batch's time."""
@@ -64,3 +66,23 @@ class Trace:
 
     def points(self, limit: int = LIMIT) -> list[list[float]]:
         return thin(self._points, limit)
+
+
+def improvements(costs: np.ndarray, seconds: np.ndarray, evaluations: np.ndarray, limit: int = LIMIT) -> list:
+    """The trace of costs seen in order (NaN: not seen): a point wherever the running
+    minimum fell, at that step's `seconds` and `evaluations`; for training loops that
+    score their steps in batches after the fact."""
+    costs = np.asarray(costs, dtype=float)
+    running = np.fmin.accumulate(costs)
+    before = np.concatenate(([math.inf], running[:-1]))
+    where = np.flatnonzero(running < before)
+    return thin([[float(seconds[i]), int(evaluations[i]), float(costs[i])] for i in where], limit)
+
+
+def step_seconds(episode_ends: np.ndarray, steps: int) -> np.ndarray:
+    """Seconds at each of `steps` steps per episode, spread evenly over the episode whose end
+    times (seconds since the start) are `episode_ends`: steps are not timed one by one."""
+    ends = np.asarray(episode_ends, dtype=float)
+    starts = np.concatenate(([0.0], ends[:-1]))
+    fraction = np.arange(1, steps + 1) / steps
+    return (starts[:, None] + (ends - starts)[:, None] * fraction[None, :]).ravel()

@@ -47,6 +47,7 @@ from solvers._ddpg import (
     tables_digest,
     to_tiers,
     training_seed,
+    training_trace,
     validate_thresholds,
 )
 from solvers._ensemble import AgentResult, AgentSpec, train_ensemble
@@ -249,6 +250,7 @@ class IoRLO(Solver):
             "checkpoint": None if path is None else str(path),
             "trained_on": meta.get("instance"),  # best_seen refers to this instance
             "training_curve": meta["training_curve"],
+            **training_trace(meta, job.key),
         }
         self._problem = problem
 

@@ -37,6 +37,12 @@ is no critic, and one update already batches `contexts` conditions.
 Training is cached per (model profile and everything of the scenario except the
 network, config, seed) under `checkpoint_dir`, so all network conditions of one model
 share one trained actor.
+
+`info.trace` is the training's anytime curve on the condition it was prepared on: after
+each update, the actor's decision for that condition, scored in one batch at the end
+(evaluations: episodes so far, one env step each). It is stored in the checkpoint with
+that condition's table digest, and reported only for that condition: the others were
+never seen in training.
 """
 
 from __future__ import annotations
@@ -69,11 +75,13 @@ from solvers._ddpg import (
     load_checkpoint,
     mlp,
     save_checkpoint,
+    tables_digest,
     to_tiers,
     torch_threads,
     training_seed,
     validate_thresholds,
 )
+from solvers._trace import improvements
 from solvers.base import Solution, Solver
 from solvers.iorlo import state_table
 from solvers.registry import register
@@ -245,6 +253,9 @@ def train(problem: Problem, cfg: IorloCtxConfig, seed: int) -> dict:
     B, M = cfg.contexts, cfg.samples
 
     curve: list[float] = []
+    own = torch.from_numpy(state(problem, mean, std)[None].astype(np.float32))  # the trace's condition
+    decisions = np.empty((cfg.updates, n), dtype=np.intp)
+    seconds = np.empty(cfg.updates)
     t0 = time.perf_counter()
     bar = tqdm(range(cfg.updates), desc=f"iorlo_ctx {problem.profile.name}", disable=not cfg.progress, leave=False)
     for u in bar:
@@ -264,6 +275,9 @@ def train(problem: Problem, cfg: IorloCtxConfig, seed: int) -> dict:
         loss.backward()
         opt.step()
         curve.append(float(-regret.mean()))
+        with torch.no_grad():
+            decisions[u] = to_tiers(actor(own)[0].numpy().astype(np.float64), bounds)
+        seconds[u] = time.perf_counter() - t0
         if u % 50 == 0:
             bar.set_postfix(reward=f"{curve[-1]:.4f}", refresh=False)
     meta = {
@@ -274,6 +288,8 @@ def train(problem: Problem, cfg: IorloCtxConfig, seed: int) -> dict:
         "episodes": cfg.updates * B,
         "training_curve": curve,
         "seed": seed,
+        "trace": improvements(problem.evaluate(decisions).cost, seconds, (np.arange(cfg.updates) + 1) * B),
+        "trace_digest": tables_digest(problem),
     }
     return {"actor": actor, "meta": meta}
 
@@ -353,12 +369,25 @@ class IoRLOCtx(Solver):
             "checkpoint": path,
             "training_curve": meta["training_curve"],
         }
+        self._traced = problem if tables_digest(problem) == meta.get("trace_digest") else None
+        self._trace = meta.get("trace") if isinstance(meta.get("trace"), list) else None
         self._problem = problem
 
     @property
     def training_info(self) -> dict:
         """What `prepare` trained or loaded (train_s, cached, checkpoint, ...); empty before."""
         return dict(getattr(self, "_info", {}))
+
+    def _with_trace(self, problem: Problem) -> dict:
+        """training_info, with the training trace if it was recorded on `problem`'s condition."""
+        info = self.training_info
+        if self._trace is None:
+            info["trace_note"] = "no training trace: the checkpoint predates them"
+        elif problem is self._traced:
+            info.update(trace=self._trace, trace_evaluations="episodes of training (one env step each)")
+        else:
+            info["trace_note"] = "no training trace for this condition: training traced the one it was prepared on"
+        return info
 
     def decide(self, problem: Problem) -> Solution:
         """One inference for `problem`'s network condition, no training: `problem` must have the
@@ -368,7 +397,7 @@ class IoRLOCtx(Solver):
                 raise RuntimeError("iorlo_ctx.decide: prepare on a problem of this model and scenario first")
             self._problem = problem
         action = self._actor(state(problem, self._mean, self._std))
-        return Solution(to_tiers(action, self._bounds), self.training_info)
+        return Solution(to_tiers(action, self._bounds), self._with_trace(problem))
 
     def solve(self, problem: Problem, rng: np.random.Generator) -> Solution:
         """One inference on this problem's condition: the state is built from the problem."""

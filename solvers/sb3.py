@@ -35,8 +35,10 @@ from solvers._ddpg import (
     tables_digest,
     torch_threads,
     training_seed,
+    training_trace,
     validate_thresholds,
 )
+from solvers._trace import Trace
 from solvers.base import Solution, Solver
 from solvers.registry import register
 
@@ -65,9 +67,11 @@ class Config:
 
 
 class Recorder:
-    """Every step's re-scored cost: the best assignment seen and the per-episode mean reward."""
+    """Every step's re-scored cost: the best assignment seen, the per-episode mean reward and
+    the best-so-far trace over env steps (`solvers._trace`, restarted when training starts)."""
 
     def __init__(self) -> None:
+        self.trace = Trace()
         self.best_cost = np.inf
         self.best: list[int] = []
         self.env_steps = 0
@@ -86,6 +90,7 @@ class Recorder:
                 recorder._episode.append(float(reward))
                 if info["cost"] < recorder.best_cost:
                     recorder.best_cost, recorder.best = float(info["cost"]), [int(v) for v in info["assignment"]]
+                    recorder.trace.record(recorder.env_steps, recorder.best_cost)
                 if terminated or truncated:
                     recorder.curve.append(float(np.mean(recorder._episode)))
                     recorder._episode = []
@@ -164,18 +169,20 @@ class SB3Solver(Solver):
             "cached": cached,
             "checkpoint": None if path is None else str(path),
             "trained_on": meta.get("instance"),  # best_seen refers to this instance
+            **training_trace(meta, key),
         }
         self._problem = problem
 
     def _train(self, model, env, cfg: Config, seed: int) -> dict[str, Any]:
         recorder = Recorder()
         model.set_env(recorder.wrap(env))
+        recorder.trace = Trace()  # seconds count from here, as train_s does
         t0 = time.perf_counter()
         model.learn(total_timesteps=cfg.total_steps, progress_bar=False,
                     callback=_progress(cfg, f"{self.name} {env.problem.name}"))
         return {"train_s": time.perf_counter() - t0, "env_steps": recorder.env_steps,
                 "best_seen": recorder.best, "best_seen_cost": recorder.best_cost,
-                "training_curve": recorder.curve, "seed": seed}
+                "training_curve": recorder.curve, "seed": seed, "trace": recorder.trace.points()}
 
     @property
     def training_info(self) -> dict:

@@ -4,6 +4,7 @@ separate sweeps merge into repetitions."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -103,3 +104,22 @@ def test_separate_sweeps_merge_into_repetitions(tmp_path):
     df = stats.with_problems(analysis.prepare(read_paths([first, second]).frame))
     table = stats.repetitions(df).set_index("method")
     assert table.loc["genetic", "problems"] == 2 and table.loc["genetic", "repetitions"] == 2
+
+
+def test_the_anytime_section_draws_ilp_incumbents_and_a_learned_solvers_training(tmp_path):
+    solvers = {"ilp": {"backend": "cp-sat"},
+               "iorlo": {"episodes": 3, "steps": 20, "memory": 40, "batch_size": 8, "progress": False,
+                         "checkpoint_dir": None},
+               "genetic": {"population": 16, "generations": 20}}
+    sweep = stats_sweep(tmp_path / "sweep", seeds=(0,), solvers=solvers, problems=[("alexnet", "mec")])
+    df = stats.with_problems(analysis.prepare(read_paths([str(sweep)]).frame))
+    points = stats.trace_points(df)
+    assert set(points["method"]) == set(solvers)
+    env_steps = json.loads(df.set_index("method").loc["iorlo", "info"])["env_steps"]
+    learned = points[points["method"] == "iorlo"]
+    assert learned["evaluations"].max() <= env_steps  # evaluations are training env steps
+    curves = stats.anytime_curves(points, "evaluations")
+    assert {"ilp", "iorlo"} <= set(curves["method"])
+    write_sweep_outputs(sweep)
+    anytime = section((sweep / "report.html").read_text(), "anytime")
+    assert 'class="missing"' not in anytime and '"iorlo"' in anytime and '"ilp"' in anytime
