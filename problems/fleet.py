@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
+import numba
 import numpy as np
 
 from problems.errors import FieldError, ProblemError
@@ -161,6 +162,51 @@ def _user_problem(k: int, user: FleetUser, shared: FleetShared) -> Problem:
         raise ProblemError(f"users[{k}].{exc}") from None
 
 
+@numba.njit(cache=True)
+def _gather_walk(X, class_of, moves, final):  # pragma: no cover - compiled
+    """[pop, K, C] component sums of X [pop, K, n]: rows of `moves` [(class, block, tier
+    before, tier), C] (tier before block 0: the device) plus `final` [(class, last tier), C]."""
+    pop, K, n = X.shape
+    C = moves.shape[1]
+    out = np.zeros((pop, K, C))
+    for j in range(pop):
+        for k in range(K):
+            base = class_of[k] * n
+            prev = 0
+            for i in range(n):
+                s = X[j, k, i]
+                r = ((base + i) * 3 + prev) * 3 + s
+                for c in range(C):
+                    out[j, k, c] += moves[r, c]
+                prev = s
+            r = class_of[k] * 3 + prev
+            for c in range(C):
+                out[j, k, c] += final[r, c]
+    return out
+
+
+def _user_classes(users: Sequence[FleetUser], shared: FleetShared) -> tuple[tuple[Problem, ...], np.ndarray]:
+    """One single-user Problem per class of identical users (same blocks, device and link)
+    and each user's class [K]. Users holding the very same objects (a built fleet's users
+    do) are matched by identity first, so a large fleet hashes each distinct profile once."""
+    by_object: dict[tuple[int, int, int], int] = {}
+    by_value: dict = {}
+    problems: list[Problem] = []
+    class_of = np.empty(len(users), dtype=np.intp)
+    for k, u in enumerate(users):
+        ident = (id(u.profile), id(u.device), id(u.te))
+        c = by_object.get(ident)
+        if c is None:
+            key = (u.profile.blocks, u.device, u.te)
+            c = by_value.get(key)
+            if c is None:
+                c = by_value[key] = len(problems)
+                problems.append(_user_problem(k, u, shared))
+            by_object[ident] = c
+        class_of[k] = c
+    return tuple(problems), class_of
+
+
 class FleetProblem:
     """K users sharing the edge and the cloud, scored exactly as spec section 13 says."""
 
@@ -175,19 +221,14 @@ class FleetProblem:
         self.users = tuple(users)
         self.shared = shared
         self.name = name
-        built: dict = {}  # identical users (same blocks, device and link) share one Problem
-        problems = []
-        for k, u in enumerate(self.users):
-            key = (u.profile.blocks, u.device, u.te)
-            if key not in built:
-                built[key] = _user_problem(k, u, shared)
-            problems.append(built[key])
-        self.user_problems = tuple(problems)
-        for k, p in enumerate(self.user_problems):
+        self.class_problems, self.class_of = _user_classes(self.users, shared)
+        for c, p in enumerate(self.class_problems):
             if p.is_dag or p.chain.has_exits:
+                k = int(np.argmax(self.class_of == c))
                 raise ProblemError(f"users[{k}].blocks: fleets take chains without early exits (spec section 13)")
+        self.user_problems = tuple(self.class_problems[c] for c in self.class_of.tolist())
         self.rates = np.array([u.rate_rps for u in self.users], dtype=float)
-        self.n_blocks_of = np.array([p.n_blocks for p in self.user_problems], dtype=np.intp)
+        self.n_blocks_of = np.array([p.n_blocks for p in self.class_problems], dtype=np.intp)[self.class_of]
 
     # -- encoding ---------------------------------------------------------------
     @property
@@ -273,17 +314,23 @@ class FleetProblem:
     @cached_property
     def user_cost_tables(self) -> tuple[CostTables, ...]:
         """Each user's scalar cost tables without queueing (cost_k of queueing=none)."""
-        return tuple(p.cost_tables for p in self.user_problems)
+        per_class = [p.cost_tables for p in self.class_problems]
+        return tuple(per_class[c] for c in self.class_of.tolist())
 
     @cached_property
-    def server_loads(self) -> tuple[np.ndarray, ...]:
-        """Per user [n_k, 3]: c(k, i, s) on the server tiers, 0 on the device."""
+    def class_server_loads(self) -> tuple[np.ndarray, ...]:
+        """Per class of identical users [n, 3]: c(i, s) on the server tiers, 0 on the device."""
         out = []
-        for p in self.user_problems:
+        for p in self.class_problems:
             c = p.chain.compute.copy()
             c[:, 0] = 0.0
             out.append(c)
         return tuple(out)
+
+    @cached_property
+    def server_loads(self) -> tuple[np.ndarray, ...]:
+        """Per user [n_k, 3]: c(k, i, s) on the server tiers, 0 on the device."""
+        return tuple(self.class_server_loads[c] for c in self.class_of.tolist())
 
     @cached_property
     def capacity(self) -> np.ndarray:
@@ -291,21 +338,30 @@ class FleetProblem:
         return self.rho_max * 1000.0 * self.shared.workers
 
     @cached_property
-    def tables(self) -> FleetTables:
-        """The padded scalar tables and loads of every user (see FleetTables)."""
-        ct = self.user_cost_tables
+    def class_tables(self) -> FleetTables:
+        """FleetTables of the classes of identical users (one row per class)."""
+        ct = [p.cost_tables for p in self.class_problems]
         unary, trans, final = _pad_stack([(t.unary[None], t.trans[None]) for t in ct], [t.final[None] for t in ct],
                                          self.n_max)
-        load = np.zeros((self.n_users, self.n_max, 3))
-        for k, c in enumerate(self.server_loads):
-            load[k, : c.shape[0]] = c
-        return FleetTables(unary[:, 0], trans[:, 0], final[:, 0], load, self.n_blocks_of.copy())
+        load = np.zeros((len(ct), self.n_max, 3))
+        for c, w in enumerate(self.class_server_loads):
+            load[c, : w.shape[0]] = w
+        n = np.array([p.n_blocks for p in self.class_problems], dtype=np.intp)
+        return FleetTables(unary[:, 0], trans[:, 0], final[:, 0], load, n)
 
     @cached_property
-    def _stack(self) -> Stack:
-        """Components (T, E, D, edge load, cloud load) of every user, padded."""
+    def tables(self) -> FleetTables:
+        """The padded scalar tables and loads of every user (see FleetTables): each user's
+        class row."""
+        t, c = self.class_tables, self.class_of
+        return FleetTables(t.unary[c], t.trans[c], t.final[c], t.load[c], self.n_blocks_of.copy())
+
+    @cached_property
+    def _class_stack(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Components (T, E, D, edge load, cloud load) of every class, padded: unary
+        [G, 5, n_max, 3], trans [G, 5, n_max, 3, 3], final [G, 5, 3]."""
         comps, finals = [], []
-        for p, c in zip(self.user_problems, self.server_loads, strict=True):
+        for p, c in zip(self.class_problems, self.class_server_loads, strict=True):
             ch = p.chain
             n = p.n_blocks
             u = np.zeros((5, n, 3))
@@ -318,27 +374,56 @@ class FleetProblem:
             f[:3] = ch.final
             comps.append((u, t))
             finals.append(f)
-        unary, trans, final = _pad_stack(comps, finals, self.n_max)
-        K = self.n_users
-        pay = np.zeros((K, 5, max(self.n_max - 1, 0), 3, 3))
-        gain = np.ones((K, max(self.n_max - 1, 0), 3, 3))
-        return Stack(unary, trans, pay, gain, final, False)
+        return _pad_stack(comps, finals, self.n_max)
+
+    @cached_property
+    def _stack(self) -> Stack:
+        """Components (T, E, D, edge load, cloud load) of every user, padded."""
+        unary, trans, final = self._class_stack
+        cls = self.class_of
+        shape = (self.n_users, 5, max(self.n_max - 1, 0), 3, 3)
+        pay = np.broadcast_to(np.zeros((1, *shape[1:])), shape)  # no early exits: never read
+        gain = np.broadcast_to(np.ones((1, *shape[2:])), (shape[0], *shape[2:]))
+        return Stack(unary[cls], trans[cls], pay, gain, final[cls], False)
+
+    @cached_property
+    def _class_moves(self) -> tuple[np.ndarray, np.ndarray]:
+        """The stacked components as rows of 5: [(class, block, tier before, tier), 5] each
+        block's own term plus its move in, and [(class, last tier), 5] the final return."""
+        unary, trans, final = self._class_stack
+        moves = trans + unary[:, :, :, None, :]  # [G, 5, n, 3, 3]
+        return (np.ascontiguousarray(moves.transpose(0, 2, 3, 4, 1)).reshape(-1, 5),
+                np.ascontiguousarray(final.transpose(0, 2, 1)).reshape(-1, 5))
 
     # -- scoring ----------------------------------------------------------------------
     @cached_property
     def _classes(self) -> list[tuple[Problem, np.ndarray]]:
         """Users that share one single-user Problem, with their indices."""
-        groups: dict[int, list[int]] = {}
-        for k, p in enumerate(self.user_problems):
-            groups.setdefault(id(p), []).append(k)
-        return [(self.user_problems[ks[0]], np.array(ks, dtype=np.intp)) for ks in groups.values()]
+        order = np.argsort(self.class_of, kind="stable")
+        cuts = np.searchsorted(self.class_of[order], np.arange(len(self.class_problems) + 1))
+        return [(p, order[cuts[c]: cuts[c + 1]]) for c, p in enumerate(self.class_problems)]
+
+    def rate_classes(self) -> list[np.ndarray]:
+        """Users that are the same problem and have the same rate, in first-seen order."""
+        pairs = np.stack([self.class_of.astype(float), self.rates], axis=1)
+        _, first, inverse = np.unique(pairs, axis=0, return_index=True, return_inverse=True)
+        inverse = inverse.ravel()
+        order = np.argsort(inverse, kind="stable")
+        cuts = np.searchsorted(inverse[order], np.arange(first.size + 1))
+        return [order[cuts[g]: cuts[g + 1]] for g in np.argsort(first, kind="stable").tolist()]
 
     def components(self, X) -> np.ndarray:
         """Per-user (T without queueing, E, D, W_edge, W_cloud): [5, pop, K]."""
         X = self.check(X)
-        if X.shape[0] >= BY_CLASS_MIN_POP:
-            return self._components_by_class(X)
-        return self._components_stacked(X)
+        return self._components_gathered(X)
+
+    def _components_gathered(self, X: np.ndarray) -> np.ndarray:
+        """One gather per (assignment, user, block) from the class rows of `_class_moves`
+        (the block's term and its move in from the tier before), summed over the blocks,
+        plus the final return: one compiled pass over [pop, K, n_max], no loop over classes."""
+        moves, final = self._class_moves
+        out = _gather_walk(np.ascontiguousarray(X, dtype=np.int64), self.class_of.astype(np.int64), moves, final)
+        return out.transpose(2, 0, 1)
 
     def _components_by_class(self, X: np.ndarray) -> np.ndarray:
         """Large populations: each class of identical users is scored by its own Problem's

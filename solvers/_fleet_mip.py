@@ -41,12 +41,9 @@ OA_START_CUTS = 64
 PS_RHO_CAP = 1 - 1e-9
 
 
-def user_classes(fleet: FleetProblem) -> list[list[int]]:
+def user_classes(fleet: FleetProblem) -> list[np.ndarray]:
     """Users that are the same problem (blocks, device, te link and rate), in first-seen order."""
-    groups: dict = {}
-    for k, u in enumerate(fleet.users):
-        groups.setdefault((u.profile.blocks, u.device, u.te, u.rate_rps), []).append(k)
-    return list(groups.values())
+    return fleet.rate_classes()
 
 
 class _FleetModel:

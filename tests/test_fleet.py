@@ -150,8 +150,34 @@ def test_users_with_different_block_counts():
 
 @settings(max_examples=30, deadline=None)
 @given(st.integers(0, 2**31 - 1), st.sampled_from(["none", "ps"]))
-def test_per_class_scoring_equals_the_stacked_walk(seed, queueing):
+def test_gathered_and_per_class_scoring_equal_the_stacked_walk(seed, queueing):
     fleet = random_fleet(seed, queueing)
     X = np.random.default_rng(seed).integers(0, 3, (80, fleet.n_users, fleet.n_max))
     X = fleet.check(X)
-    assert np.allclose(fleet._components_by_class(X), fleet._components_stacked(X), rtol=1e-12, atol=1e-12)
+    walk = fleet._components_stacked(X)
+    assert np.allclose(fleet._components_by_class(X), walk, rtol=1e-12, atol=1e-12)
+    assert np.allclose(fleet._components_gathered(X), walk, rtol=1e-12, atol=1e-12)
+
+
+def repeated_fleet(seed: int, queueing: str, copies: int = 3) -> FleetProblem:
+    """A random tiny fleet whose users each appear `copies` times (the same objects)."""
+    base = random_fleet(seed, queueing)
+    users = [u for u in base.users for _ in range(copies)]
+    return FleetProblem(users, base.shared)
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(0, 2**31 - 1), st.sampled_from(["none", "ps"]))
+def test_identical_users_share_one_class_and_score_as_the_plain_reference(seed, queueing):
+    fleet = repeated_fleet(seed, queueing)
+    distinct = {(u.profile.blocks, u.device, u.te) for u in fleet.users}
+    assert len(fleet.class_problems) == len(distinct)
+    for k, u in enumerate(fleet.users):
+        assert fleet.user_problems[k] is fleet.class_problems[fleet.class_of[k]]
+        assert fleet.n_blocks_of[k] == len(u.profile.blocks)
+    X = np.random.default_rng(seed).integers(0, 3, (5, fleet.n_users, fleet.n_max))
+    _check_against_plain(fleet, X)
+    groups = fleet.rate_classes()
+    assert sorted(int(k) for g in groups for k in g) == list(range(fleet.n_users))
+    for g in groups:
+        assert len({(fleet.class_of[k], fleet.rates[k]) for k in g}) == 1
