@@ -110,15 +110,16 @@ class _FleetModel:
         v = np.zeros(self.n_vars)
         for members, x, y in zip(self.classes, self.x_index, self.y_index, strict=True):
             n = x.shape[0]
-            for k in members:
-                row = X[k, :n]
-                np.add.at(v, x[np.arange(n), row], 1.0)
+            paths, users = np.unique(X[members, :n], axis=0, return_counts=True)
+            for row, m in zip(paths, users.astype(float), strict=True):
+                v[x[np.arange(n), row]] += m
                 if n > 1:
-                    np.add.at(v, y[np.arange(n - 1), row[:-1], row[1:]], 1.0)
+                    v[y[np.arange(n - 1), row[:-1], row[1:]]] += m
         return v
 
     def assignment(self, values: np.ndarray) -> np.ndarray:
-        """Each class's flow split into one path per user."""
+        """Each class's flow split into one path per user: a path of positive flow is
+        followed from the first block, as many users as its smallest flow take it."""
         f = self.fleet
         X = np.zeros((f.n_users, f.n_max), dtype=np.int64)
         v = np.rint(values).astype(np.int64)
@@ -126,14 +127,18 @@ class _FleetModel:
             first = v[x[0]].copy()
             moves = v[y].copy()  # [n-1, 3, 3]
             n = x.shape[0]
-            for k in members:
-                s = int(np.argmax(first > 0))
-                first[s] -= 1
-                X[k, 0] = s
+            done = 0
+            while done < len(members):
+                path = [int(np.argmax(first > 0))]
                 for i in range(1, n):
-                    t = int(np.argmax(moves[i - 1, s] > 0))
-                    moves[i - 1, s, t] -= 1
-                    X[k, i] = s = t
+                    path.append(int(np.argmax(moves[i - 1, path[-1]] > 0)))
+                m = min([int(first[path[0]])] + [int(moves[i - 1, path[i - 1], path[i]]) for i in range(1, n)])
+                m = max(1, min(m, len(members) - done))
+                first[path[0]] -= m
+                for i in range(1, n):
+                    moves[i - 1, path[i - 1], path[i]] -= m
+                X[members[done: done + m], :n] = path
+                done += m
         return X
 
 

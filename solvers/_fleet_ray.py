@@ -12,7 +12,7 @@ import itertools
 
 import numpy as np
 
-from problems.fleet import FleetProblem
+from problems.fleet import FleetTables
 from solvers._fleet import batched_dp
 from solvers.base import Unsupported
 
@@ -22,9 +22,9 @@ def _slice_dp(tables, price, lo: int, hi: int):
 
 
 class RayDP:
-    """Callable like the local DP: price -> ([K, n_max] answers, [K] values)."""
+    """Callable like the local DP over `tables`: price -> ([K, n_max] answers, [K] values)."""
 
-    def __init__(self, fleet: FleetProblem, tasks: int, address: str | None):
+    def __init__(self, tables: FleetTables, tasks: int, address: str | None):
         try:
             import ray
         except ImportError:
@@ -33,8 +33,8 @@ class RayDP:
             ray.init(address=address, include_dashboard=False, log_to_driver=False)
         self.ray = ray
         self.remote = ray.remote(_slice_dp)
-        self.tables = ray.put(fleet.tables)
-        K = fleet.n_users
+        self.tables = ray.put(tables)
+        K = tables.unary.shape[0]
         cuts = np.linspace(0, K, min(tasks, K) + 1).astype(int)
         self.slices = [(int(a), int(b)) for a, b in itertools.pairwise(cuts) if b > a]
 

@@ -40,6 +40,7 @@ from problems import Problem
 from problems.errors import FieldError
 from problems.fleet import FleetProblem
 from solvers._fleet import batched_dp, require_fleet
+from solvers._fleet_classes import MAX_CLASSES, group_tables, solve_classes
 from solvers.base import Solution, Solver
 from solvers.greedy import shed_load
 from solvers.registry import register
@@ -62,6 +63,7 @@ class LagrangianConfig:
     backend: Literal["local", "ray"] = "local"
     ray_tasks: int = 4  # Ray tasks per DP (backend ray)
     ray_address: str | None = None  # null: a local Ray instance (or the RAY_ADDRESS of the environment)
+    formulation: Literal["auto", "classes", "users"] = "auto"  # auto: classes up to 4096 classes
 
     def validate(self, prefix: str) -> None:
         for key in ("iterations", "repair_steps", "ray_tasks"):
@@ -69,14 +71,6 @@ class LagrangianConfig:
                 raise FieldError(f"{prefix}.{key}", "must be a positive integer", getattr(self, key))
         if not self.tol >= 0:
             raise FieldError(f"{prefix}.tol", "must not be negative", self.tol)
-
-
-class _LocalDP:
-    def __init__(self, fleet: FleetProblem):
-        self.tables = fleet.tables
-
-    def __call__(self, price):
-        return batched_dp(self.tables, price)
 
 
 class _Dual:
@@ -244,8 +238,36 @@ def price_ceiling(fleet: FleetProblem, X0: np.ndarray) -> float:
     return max(float((device - cost0).max()) / smallest, 1.0) * 1.01
 
 
-def lagrangian(fleet: FleetProblem, cfg: LagrangianConfig, dp=None) -> tuple[np.ndarray, dict]:
-    dual = _Dual(fleet, dp or _LocalDP(fleet))
+def lagrangian(fleet: FleetProblem, cfg: LagrangianConfig, make_dp=None) -> tuple[np.ndarray, dict]:
+    """The fleet's repaired assignment and certified bound. `make_dp(tables)` gives the
+    batched DP over those tables (local by default). Classes of identical users go through
+    `solvers._fleet_classes` (formulation auto: up to MAX_CLASSES classes); small fleets also
+    run the per-user search, and the better answer and the better bound are kept."""
+    make_dp = make_dp or (lambda tables: lambda price: batched_dp(tables, price))
+    groups = fleet.rate_classes() if cfg.formulation != "users" else []
+    if cfg.formulation == "users" or (cfg.formulation == "auto" and len(groups) > MAX_CLASSES):
+        return _by_users(fleet, cfg, make_dp(fleet.tables))
+    groups, tables = group_tables(fleet)
+    X, info = solve_classes(fleet, groups, tables, make_dp(tables))
+    cost = float(fleet.evaluate(X[None]).cost[0])
+    lb = info["lower_bound"]
+    if fleet.n_users <= SHED_MAX_USERS:
+        Xu, iu = _by_users(fleet, cfg, make_dp(fleet.tables))
+        cu = float(iu["value"])
+        info["dp_calls"] += iu["dp_calls"]
+        info["formulation"] = "classes+users"
+        lb = max(lb, iu["lower_bound"])
+        if cu < cost:
+            X, cost = Xu, cu
+    info.update({"lower_bound": lb, "value": cost,
+                 "certified_gap": max(0.0, (cost - lb) / abs(cost)) if cost else 0.0,
+                 "status": "optimal" if cost - lb <= 1e-9 * abs(cost) else "bound"})
+    return X, info
+
+
+def _by_users(fleet: FleetProblem, cfg: LagrangianConfig, dp) -> tuple[np.ndarray, dict]:
+    """Kelley's cutting planes on the prices with one DP row per user, then repair and fill."""
+    dual = _Dual(fleet, dp)
     primal = _Primal(fleet)
     lb, g, X, L = dual(np.zeros(2))
     X0 = X
@@ -306,6 +328,7 @@ def lagrangian(fleet: FleetProblem, cfg: LagrangianConfig, dp=None) -> tuple[np.
         "dp_calls": dual.calls,
         "multiplier_steps": steps,
         "status": "optimal" if cost - lb <= 1e-9 * abs(cost) else "bound",
+        "formulation": "users",
     }
     return primal.X, info
 
@@ -318,11 +341,12 @@ class Lagrangian(Solver):
 
     def solve(self, problem: Problem, rng: np.random.Generator) -> Solution:
         fleet = require_fleet(problem, self.name)
-        dp = None
+        make_dp = None
         if self.config.backend == "ray":
             from solvers._fleet_ray import RayDP
 
-            dp = RayDP(fleet, self.config.ray_tasks, self.config.ray_address)
-        X, info = lagrangian(fleet, self.config, dp)
+            def make_dp(tables):
+                return RayDP(tables, self.config.ray_tasks, self.config.ray_address)
+        X, info = lagrangian(fleet, self.config, make_dp)
         info["backend"] = self.config.backend
         return Solution(X, info)
