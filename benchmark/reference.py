@@ -82,13 +82,10 @@ _FLEET_CACHE: dict[str, Reference] = {}
 def _fleet(problem, time_limit_s: float) -> Reference:
     """The `ilp` optimum of a fleet (spec section 13) when proven within `time_limit_s`,
     else the best proven lower bound (the MIP's or lagrangian's, whichever is higher)."""
-    import hashlib
-
-    from problems.instance import dumps_instance
     from solvers._fleet_mip import solve_fleet
     from solvers.lagrangian import LagrangianConfig, lagrangian
 
-    key = hashlib.sha256(dumps_instance(problem).encode()).hexdigest() + f"/{time_limit_s!r}"
+    key = problem.fingerprint + f"/{time_limit_s!r}"
     if key in _FLEET_CACHE:
         return _FLEET_CACHE[key]
     X, info = solve_fleet(problem, "cbc", time_limit_s)

@@ -395,6 +395,19 @@ class FleetProblem:
         return (np.ascontiguousarray(moves.transpose(0, 2, 3, 4, 1)).reshape(-1, 5),
                 np.ascontiguousarray(final.transpose(0, 2, 1)).reshape(-1, 5))
 
+    @cached_property
+    def fingerprint(self) -> str:
+        """A hash of everything the fleet is scored from (per-class component tables, each
+        user's class and rate, the shared scenario): equal for equal instances, and cheap
+        for large K, unlike serializing the instance."""
+        import hashlib
+
+        digest = hashlib.sha256(repr(self.shared).encode())
+        for a in (*self._class_stack, self.class_of, self.rates):
+            digest.update(np.ascontiguousarray(a).tobytes())
+            digest.update(repr(a.shape).encode())
+        return digest.hexdigest()
+
     # -- scoring ----------------------------------------------------------------------
     @cached_property
     def _classes(self) -> list[tuple[Problem, np.ndarray]]:

@@ -146,7 +146,8 @@ def _start(fleet: FleetProblem):
     """lagrangian's feasible answer and its cost: a MIP start and a first upper bound."""
     from solvers.lagrangian import LagrangianConfig, lagrangian
 
-    X, _ = lagrangian(fleet, LagrangianConfig())
+    few = len(user_classes(fleet)) < fleet.n_users  # identical users: the class master alone is near optimal
+    X, _ = lagrangian(fleet, LagrangianConfig(formulation="classes" if few else "auto"))
     cost = float(fleet.evaluate(X[None]).cost[0])
     return (X, cost) if np.isfinite(cost) else None
 

@@ -25,6 +25,12 @@ search switches single users between the kept answers on the exact objective. Th
 assignment is re-scored exactly by the problem; `info.lower_bound` is the best LB and
 `info.certified_gap` = (cost - LB) / cost.
 
+Classes of identical users (same tables and rate; a built fleet with models cycled and
+preset networks has 4) are decided by `solvers._fleet_classes` instead: column generation
+on the class master LP reaches the dual optimum exactly (one DP row per class per step,
+independent of K) and an integer split over the paths found rounds it; its bound is the
+same certified LB(p). That is the `formulation` recorded in info.
+
 `backend: ray` splits the users across `ray_tasks` Ray tasks at every DP (the DPs are
 independent given the prices); its answers are identical to the local mode's.
 """
@@ -63,7 +69,9 @@ class LagrangianConfig:
     backend: Literal["local", "ray"] = "local"
     ray_tasks: int = 4  # Ray tasks per DP (backend ray)
     ray_address: str | None = None  # null: a local Ray instance (or the RAY_ADDRESS of the environment)
-    formulation: Literal["auto", "classes", "users"] = "auto"  # auto: classes up to 4096 classes
+    # classes: the class master LP only; users: the per-user search only; auto: classes up to
+    # MAX_CLASSES classes (plus the per-user search up to SHED_MAX_USERS users), else users
+    formulation: Literal["auto", "classes", "users"] = "auto"
 
     def validate(self, prefix: str) -> None:
         for key in ("iterations", "repair_steps", "ray_tasks"):
@@ -241,8 +249,8 @@ def price_ceiling(fleet: FleetProblem, X0: np.ndarray) -> float:
 def lagrangian(fleet: FleetProblem, cfg: LagrangianConfig, make_dp=None) -> tuple[np.ndarray, dict]:
     """The fleet's repaired assignment and certified bound. `make_dp(tables)` gives the
     batched DP over those tables (local by default). Classes of identical users go through
-    `solvers._fleet_classes` (formulation auto: up to MAX_CLASSES classes); small fleets also
-    run the per-user search, and the better answer and the better bound are kept."""
+    `solvers._fleet_classes` (see `LagrangianConfig.formulation`); with auto, small fleets
+    also run the per-user search, and the better answer and the better bound are kept."""
     make_dp = make_dp or (lambda tables: lambda price: batched_dp(tables, price))
     groups = fleet.rate_classes() if cfg.formulation != "users" else []
     if cfg.formulation == "users" or (cfg.formulation == "auto" and len(groups) > MAX_CLASSES):
@@ -251,7 +259,7 @@ def lagrangian(fleet: FleetProblem, cfg: LagrangianConfig, make_dp=None) -> tupl
     X, info = solve_classes(fleet, groups, tables, make_dp(tables))
     cost = float(fleet.evaluate(X[None]).cost[0])
     lb = info["lower_bound"]
-    if fleet.n_users <= SHED_MAX_USERS:
+    if cfg.formulation == "auto" and fleet.n_users <= SHED_MAX_USERS:
         Xu, iu = _by_users(fleet, cfg, make_dp(fleet.tables))
         cu = float(iu["value"])
         info["dp_calls"] += iu["dp_calls"]
