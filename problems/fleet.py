@@ -6,15 +6,19 @@ term comes from `problems.tables`. The fleet adds only what section 13 adds: the
 loads `W[s, k]`, the utilizations, feasibility, the processor-sharing slowdown, the
 rate-weighted fleet cost and the throughput headroom `theta`.
 
-Scoring stacks the users' tables ([K, C, n_max, 3], C = T, E, D, edge load, cloud load)
-and walks all of them at once with `problems.scoring.chain_walk`. Users with fewer blocks
-than `n_max` are padded after their last block so that the pad is ignored exactly: the
-first pad block carries the user's return to the device (`final`, which depends only on
-the tier of the last real block) in its move term, every other pad term is 0, and the
-padded `final` is 0. So whatever tiers an assignment puts past `n_k`, they cost nothing.
-Populations of at least `BY_CLASS_MIN_POP` go through each class of identical users' own
-`Problem.evaluate` instead (its group tables: a few lookups per assignment), one call per
-class over all its users and assignments; both paths are the same tables and agree.
+Users with the same blocks, device and link form a class and share one `Problem` and one
+row of every table (`class_of` maps a user to it): a fleet of 100,000 users of a few
+models builds a few classes' tables, and the per-user tables are gathers of class rows.
+
+Scoring gathers, for every (assignment, user, block), one row of the class's stacked
+components (T, E, D, edge load, cloud load: the block's own term plus its move in from the
+tier before) and adds the final return, in one compiled pass over [pop, K, n_max]. Users
+with fewer blocks than `n_max` are padded after their last block so that the pad is
+ignored exactly: the first pad block carries the user's return to the device (`final`,
+which depends only on the tier of the last real block) in its move term, every other pad
+term is 0, and the padded `final` is 0. So whatever tiers an assignment puts past `n_k`,
+they cost nothing. Two slower paths over the same tables (`chain_walk` on the per-user
+stack, and each class's own `Problem.evaluate`) cross-check it in the tests.
 """
 
 from __future__ import annotations
@@ -41,8 +45,6 @@ EDGE, CLOUD = 1, 2
 SERVERS = (EDGE, CLOUD)
 #: evaluate() walks at most this many (assignment, user) pairs at once
 CHUNK_PAIRS = 1 << 18
-#: populations at least this large are scored per class of identical users (module docstring)
-BY_CLASS_MIN_POP = 64
 
 
 @dataclass(frozen=True)
@@ -439,7 +441,7 @@ class FleetProblem:
         return out.transpose(2, 0, 1)
 
     def _components_by_class(self, X: np.ndarray) -> np.ndarray:
-        """Large populations: each class of identical users is scored by its own Problem's
+        """A cross-check of the gather: each class of identical users is scored by its own Problem's
         batched evaluate (its group tables), all its users and assignments at once; the loads
         are the load table's rows summed per tier."""
         pop, K, _ = X.shape
