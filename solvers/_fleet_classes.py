@@ -35,7 +35,9 @@ LP_TOL = 1e-8
 #: ps: a tangent is added where h exceeds the LP's z by this relative amount
 CUT_TOL = 1e-8
 #: queueing none: the integer program over the known paths gets at most this long (s)
-SPLIT_TIME_S = 2.0
+SPLIT_TIME_S = 1.0
+#: up to this many paths the integer split frees every class, beyond only the fractional ones
+SPLIT_ALL_COLUMNS = 200
 
 
 def group_tables(fleet: FleetProblem) -> tuple[list[np.ndarray], FleetTables]:
@@ -211,23 +213,37 @@ def _round(fleet: FleetProblem, cols: _Columns, x: np.ndarray, groups: list[np.n
     return users
 
 
-def _integer_split(fleet: FleetProblem, cols: _Columns, count: np.ndarray, lam: np.ndarray) -> np.ndarray | None:
+def _integer_split(fleet: FleetProblem, cols: _Columns, count: np.ndarray, lam: np.ndarray,
+                   x: np.ndarray) -> np.ndarray | None:
     """queueing none: the best whole number of users per known path (a small MIP: the
-    convexity and the two capacity rows), or None if HiGHS proves nothing in time."""
+    convexity and the two capacity rows), or None if HiGHS finds nothing in time. With more
+    than SPLIT_ALL_COLUMNS paths only the classes the LP split `x` leaves fractional are
+    free (a basic LP solution has few: two coupling rows); the others keep their LP split."""
     from scipy.optimize import Bounds, LinearConstraint, milp
     from scipy.sparse import csr_matrix
 
     group = np.asarray(cols.group)
-    N = group.size
     weighted = lam[group][:, None] * cols.loads
     limit = _limits(fleet)
-    convex = csr_matrix((np.ones(N), (group, np.arange(N))), shape=(count.size, N))
-    rows = [LinearConstraint(convex, count, count), LinearConstraint(weighted.T / limit[:, None], -np.inf, 1.0)]
-    res = milp(lam[group] * cols.cost / float(fleet.rates.sum()), constraints=rows, integrality=np.ones(N),
-               bounds=Bounds(0, count[group]), options={"time_limit": SPLIT_TIME_S, "mip_rel_gap": 1e-9})
+    users = np.rint(x).astype(np.int64)
+    free = np.ones(group.size, dtype=bool)
+    if group.size > SPLIT_ALL_COLUMNS:
+        fractional = np.abs(x - np.rint(x)) > 1e-9
+        free = np.isin(group, np.unique(group[fractional]))
+    if not free.any():
+        return None
+    fixed_load = users[~free] @ weighted[~free]
+    classes, local = np.unique(group[free], return_inverse=True)
+    N = int(free.sum())
+    convex = csr_matrix((np.ones(N), (local, np.arange(N))), shape=(classes.size, N))
+    rows = [LinearConstraint(convex, count[classes], count[classes]),
+            LinearConstraint(weighted[free].T / limit[:, None], -np.inf, 1.0 - fixed_load / limit)]
+    res = milp(lam[group[free]] * cols.cost[free] / float(fleet.rates.sum()), constraints=rows,
+               integrality=np.ones(N), bounds=Bounds(0, count[group[free]]),
+               options={"time_limit": SPLIT_TIME_S, "mip_rel_gap": 1e-9})
     if res.x is None:
         return None
-    users = np.rint(res.x).astype(np.int64)
+    users[free] = np.rint(res.x).astype(np.int64)
     ok = (users @ weighted <= limit * (1 + 1e-12)).all() and (np.bincount(group, users, count.size) == count).all()
     return users if ok else None
 
@@ -286,7 +302,7 @@ def solve_classes(fleet: FleetProblem, groups: list[np.ndarray], tables: FleetTa
     users = _round(fleet, cols, x, groups, lam, device)
     split = "rounded"
     if not master.ps:
-        exact = _integer_split(fleet, cols, count, lam)
+        exact = _integer_split(fleet, cols, count, lam, x)
         if exact is not None and exact @ (lam[cols.group] * cols.cost) < users @ (lam[cols.group] * cols.cost):
             users, split = exact, "integer"
     X = _assign(fleet, cols, users, groups)
