@@ -58,7 +58,7 @@ def main() -> None:
     ap.add_argument("--users", "--city", type=int, default=100_000, help="K of the large lagrangian run")
     args = ap.parse_args()
     if args.users < 1:
-        ap.error(f"--users: must be a positive integer, got {args.users}")
+        raise SystemExit(f"--users: must be a positive integer, got {args.users}")
     c0 = time.process_time()
     rate = evaluate_rate()
     print(f"evaluate: {rate / 1e6:.2f} M user-assignments/s (10,000 joint assignments of K = 64; "

@@ -90,3 +90,15 @@ def test_flow_decomposition_gives_back_the_same_flow_cost_and_loads(seed):
     assert a.feasible[0] == b.feasible[0]
     if a.feasible[0]:
         assert b.cost[0] == pytest.approx(a.cost[0], rel=1e-12)
+
+
+def test_fingerprint_follows_the_instance_content():
+    from problems.fleet import FleetUser
+
+    base = random_fleet(4, "none", max_users=3, max_blocks=3)
+    again = FleetProblem(list(base.users), base.shared)
+    assert again.fingerprint == base.fingerprint
+    u = base.users[0]
+    faster = FleetUser(u.name, u.rate_rps * 2, u.device, u.te, u.profile)
+    other = FleetProblem([faster, *base.users[1:]], base.shared)
+    assert other.fingerprint != base.fingerprint
