@@ -47,6 +47,7 @@ from problems.errors import FieldError
 from problems.fleet import FleetProblem
 from solvers._fleet import batched_dp, require_fleet
 from solvers._fleet_classes import MAX_CLASSES, group_tables, solve_classes
+from solvers._trace import Trace
 from solvers.base import Solution, Solver
 from solvers.greedy import shed_load
 from solvers.registry import register
@@ -122,10 +123,11 @@ def _kelley_step(cuts, center: np.ndarray, radius: float) -> tuple[np.ndarray, f
 class _Primal:
     """The best feasible assignment seen, by the problem's exact score."""
 
-    def __init__(self, fleet: FleetProblem):
+    def __init__(self, fleet: FleetProblem, trace: Trace):
         self.fleet = fleet
         self.X: np.ndarray | None = None
         self.cost = np.inf
+        self.trace, self.offers = trace, 0
 
     def offer(self, X: np.ndarray, loads: np.ndarray | None = None) -> bool:
         f = self.fleet
@@ -134,6 +136,8 @@ class _Primal:
         if not f.feasible_of(rho[:, None])[0]:
             return False
         cost = f.evaluate(X[None]).cost[0]
+        self.offers += 1
+        self.trace.record(self.offers, cost)
         if cost < self.cost:
             self.X, self.cost = X.copy(), float(cost)
         return True
@@ -252,15 +256,18 @@ def lagrangian(fleet: FleetProblem, cfg: LagrangianConfig, make_dp=None) -> tupl
     `solvers._fleet_classes` (see `LagrangianConfig.formulation`); with auto, small fleets
     also run the per-user search, and the better answer and the better bound are kept."""
     make_dp = make_dp or (lambda tables: lambda price: batched_dp(tables, price))
+    trace = Trace()
     groups = fleet.rate_classes() if cfg.formulation != "users" else []
     if cfg.formulation == "users" or (cfg.formulation == "auto" and len(groups) > MAX_CLASSES):
-        return _by_users(fleet, cfg, make_dp(fleet.tables))
+        X, info = _by_users(fleet, cfg, make_dp(fleet.tables), trace)
+        return X, info | {"trace": trace.points()}
     groups, tables = group_tables(fleet)
     X, info = solve_classes(fleet, groups, tables, make_dp(tables))
     cost = float(fleet.evaluate(X[None]).cost[0])
+    trace.record(1, cost)  # the classes' answer: one scored assignment
     lb = info["lower_bound"]
     if cfg.formulation == "auto" and fleet.n_users <= SHED_MAX_USERS:
-        Xu, iu = _by_users(fleet, cfg, make_dp(fleet.tables))
+        Xu, iu = _by_users(fleet, cfg, make_dp(fleet.tables), trace, offset=1)
         cu = float(iu["value"])
         info["dp_calls"] += iu["dp_calls"]
         info["formulation"] = "classes+users"
@@ -269,14 +276,18 @@ def lagrangian(fleet: FleetProblem, cfg: LagrangianConfig, make_dp=None) -> tupl
             X, cost = Xu, cu
     info.update({"lower_bound": lb, "value": cost,
                  "certified_gap": max(0.0, (cost - lb) / abs(cost)) if cost else 0.0,
-                 "status": "optimal" if cost - lb <= 1e-9 * abs(cost) else "bound"})
+                 "status": "optimal" if cost - lb <= 1e-9 * abs(cost) else "bound",
+                 "trace": trace.points()})
     return X, info
 
 
-def _by_users(fleet: FleetProblem, cfg: LagrangianConfig, dp) -> tuple[np.ndarray, dict]:
-    """Kelley's cutting planes on the prices with one DP row per user, then repair and fill."""
+def _by_users(fleet: FleetProblem, cfg: LagrangianConfig, dp, trace: Trace,
+              offset: int = 0) -> tuple[np.ndarray, dict]:
+    """Kelley's cutting planes on the prices with one DP row per user, then repair and fill.
+    Every feasible assignment scored goes to `trace` (counted after `offset` earlier ones)."""
     dual = _Dual(fleet, dp)
-    primal = _Primal(fleet)
+    primal = _Primal(fleet, trace)
+    primal.offers = offset
     lb, g, X, L = dual(np.zeros(2))
     X0 = X
     primal.offer(X, L)

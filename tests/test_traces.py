@@ -105,6 +105,18 @@ def test_ilp_traces_its_incumbents_rescored_by_the_problem(kind, backend):
         assert len(trace) == 1 and solution.info["incumbents"].startswith("final only")
 
 
+@pytest.mark.parametrize("formulation", ["auto", "classes", "users"])
+@pytest.mark.parametrize("queueing", ["none", "ps"])
+def test_lagrangian_traces_its_feasible_answers_ending_at_the_returned_one(formulation, queueing):
+    fleet = random_fleet(4, queueing)
+    solution = make_solver("lagrangian", {"formulation": formulation}).solve(fleet, np.random.default_rng(0))
+    trace = solution.info["trace"]
+    check_monotone(trace)
+    final = float(fleet.evaluate(np.asarray(solution.assignment)[None]).cost[0])  # the problem's own score
+    assert trace[-1][2] == pytest.approx(final, rel=1e-12)
+    assert trace[-1][2] >= solution.info["lower_bound"] - 1e-9
+
+
 def test_ilp_returns_the_best_rescored_incumbent_and_caps_its_trace():
     problem = random_problem(4, 12, "mec", wide=True)
     X = np.random.default_rng(1).integers(0, problem.n_tiers, (3 * LIMIT, problem.n_blocks))
