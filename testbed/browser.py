@@ -29,6 +29,7 @@ FLAGS = [
     "--disable-default-apps", "--mute-audio", "--disable-breakpad", "--disable-crash-reporter",
     "--disable-background-timer-throttling", "--disable-renderer-backgrounding",
     "--disable-backgrounding-occluded-windows", "--remote-debugging-port=0", "--remote-allow-origins=*",
+    "--js-flags=--no-liftoff",  # wasm compiled optimized at once: no tier-up speeding blocks up mid-calibration
 ]
 
 
