@@ -358,7 +358,7 @@ def train_group(specs: list[AgentSpec], bar=None) -> list[AgentResult]:
     """Train one group of same-shape agents; `bar` (tqdm) advances per episode."""
     group = Group(specs)
     c = group.specs[0].cfg
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     ends = np.empty(c.episodes)
     for e in range(c.episodes):
         group.episode(e * c.steps, c.steps)
@@ -368,6 +368,8 @@ def train_group(specs: list[AgentSpec], bar=None) -> list[AgentResult]:
             bar.set_postfix(agents=group.B, sigma=f"{group.sigma.max():.3f}", refresh=False)
     results = group.results(time.perf_counter() - t0)
     add_training_traces(results, group.costs, ends, c.steps)
+    for r in results:
+        r.meta["ensemble_cpu_s"] = time.process_time() - cpu0  # the group's CPU time, in its process
     return results
 
 
