@@ -80,17 +80,6 @@ def _record_killed(cfg: DictConfig, out_dir: Path, overrides: Sequence[str], err
     record_refused(data, out_dir, list(overrides), error, record, status="failed")
 
 
-def execute_job(*args: Any) -> JobReturn:
-    """The stock worker-side `execute_job`, with `benchmark.compose`'s kept config repository
-    installed in the worker (a worker composes each of its jobs' configs)."""
-    from hydra_plugins.hydra_joblib_launcher import _core
-
-    from benchmark import compose
-
-    compose.install()
-    return _core.execute_job(*args)
-
-
 def launch(self: Any, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> Sequence[JobReturn]:
     """`JoblibLauncher.launch`, settling the jobs of a pool broken by a killed worker."""
     from hydra_plugins.hydra_joblib_launcher import _core
@@ -112,8 +101,8 @@ def launch(self: Any, job_overrides: Sequence[Sequence[str]], initial_job_idx: i
         started = time.time() - 1.0  # file times are coarse on some file systems
         try:
             runs = Parallel(**joblib_cfg)(
-                delayed(execute_job)(idx, pending[idx], self.hydra_context, self.config, self.task_function,
-                                     state) for idx in order)
+                delayed(_core.execute_job)(idx, pending[idx], self.hydra_context, self.config, self.task_function,
+                                           state) for idx in order)
         except TerminatedWorkerError as exc:
             broken += 1
             lines = [ln.strip() for ln in str(exc).splitlines() if "exit code" in ln]
