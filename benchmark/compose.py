@@ -16,13 +16,11 @@ the joblib launcher the check ran serially in the parent before any worker start
   launchers in other processes;
 - a config the check composed is handed to the launcher when it composes that job in the
   same process (Hydra's basic launcher), instead of being composed again. Each one is
-  handed out once: the launcher writes into the config it gets;
-- the config files a composition reads are read once per process, not once per job:
-  Hydra gives every composition a fresh `CachingConfigRepository` (a deep copy of its
-  sources, every YAML file parsed again, every schema made again); here one is kept per
-  config loader. Hydra already hands the same loaded file to every use of it within one
-  composition, so sharing it between compositions is the same contract. A job that
-  overrides `hydra.searchpath` gets a fresh one, as before.
+  handed out once: the launcher writes into the config it gets.
+
+(Keeping one config repository across compositions, so that each file is parsed once, was
+tried and dropped: a composed config shares nodes with the loaded files, so jobs composed
+from one repository overwrote each other's values; copying them kept only a tenth.)
 """
 
 from __future__ import annotations
@@ -52,23 +50,9 @@ def install() -> None:
     if _installed:
         return
     from hydra._internal.config_loader_impl import ConfigLoaderImpl
-    from hydra._internal.config_repository import CachingConfigRepository
-    from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.plugins.sweeper import Sweeper
 
     compose = ConfigLoaderImpl.load_sweep_config
-    fresh_repository = ConfigLoaderImpl._parse_overrides_and_create_caching_repo
-    kept: dict[int, Any] = {}  # id of the loader -> its repository
-
-    def parse_overrides_and_keep_repo(self: Any, config_name: str | None, overrides: list[str]) -> Any:
-        if any("searchpath" in o for o in overrides):
-            return fresh_repository(self, config_name, overrides)
-        parsed = OverridesParser.create().parse_overrides(overrides=overrides)
-        repo = kept.get(id(self))
-        if repo is None:
-            repo = kept[id(self)] = CachingConfigRepository(self.repository)
-        self._process_config_searchpath(config_name, parsed, repo)
-        return parsed, repo
 
     def validate_batch_is_legal(self: Any, batch: Sequence[Sequence[str]]) -> None:
         loader = getattr(self, "hydra_context", None) and self.hydra_context.config_loader
@@ -84,5 +68,4 @@ def install() -> None:
 
     Sweeper.validate_batch_is_legal = validate_batch_is_legal
     ConfigLoaderImpl.load_sweep_config = load_sweep_config
-    ConfigLoaderImpl._parse_overrides_and_create_caching_repo = parse_overrides_and_keep_repo
     _installed = True

@@ -1,5 +1,5 @@
-"""A sweep composes each job once and checks a sample first (benchmark.compose): the same
-configs as Hydra's own composition, every override value checked before the first job."""
+"""A sweep composes each job once and checks a sample first (benchmark.compose): every
+override value checked before the first job, each job its own config."""
 
 from __future__ import annotations
 
@@ -19,8 +19,7 @@ from benchmark.pretrain import _loader, sweep_jobs
 @pytest.fixture
 def patched(monkeypatch):
     """compose.install() for one test; Hydra's classes are restored afterwards."""
-    for name in ("load_sweep_config", "_parse_overrides_and_create_caching_repo"):
-        monkeypatch.setattr(ConfigLoaderImpl, name, getattr(ConfigLoaderImpl, name))
+    monkeypatch.setattr(ConfigLoaderImpl, "load_sweep_config", ConfigLoaderImpl.load_sweep_config)
     monkeypatch.setattr(Sweeper, "validate_batch_is_legal", Sweeper.validate_batch_is_legal)
     monkeypatch.setattr(compose, "_installed", False)
     monkeypatch.setattr(compose, "_composed", {})
@@ -45,36 +44,17 @@ def composed(loader, master, batch):
     return [OmegaConf.to_container(loader.load_sweep_config(master, list(j)), resolve=False) for j in batch]
 
 
-def test_kept_repository_composes_what_hydra_composes(patched):
-    batch = jobs()
+def test_configs_composed_by_the_check_keep_their_own_values(patched):
+    """Composed one after another before any job runs, each job still gets its own values."""
     loader = _loader()
-    master = loader.load_configuration("config", ["+experiment=paper"], RunMode.MULTIRUN)
-    ours = composed(loader, master, batch)
-    assert len(compose_kept(loader)) == 1  # one repository kept for the loader
-    assert composed(loader, master, batch) == ours  # warm
-    fresh = _loader()
-    fresh._parse_overrides_and_create_caching_repo = compose_fresh(fresh)  # Hydra's own: one per composition
-    assert composed(fresh, master, batch) == ours
-
-
-def compose_kept(loader):
-    """The repositories install() keeps, found through the patched method's closure."""
-    cells = ConfigLoaderImpl._parse_overrides_and_create_caching_repo.__closure__ or ()
-    kept = [c.cell_contents for c in cells if isinstance(c.cell_contents, dict)]
-    return [repo for d in kept for key, repo in d.items() if key == id(loader)]
-
-
-def compose_fresh(loader):
-    from hydra._internal.config_repository import CachingConfigRepository
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
-    def fresh(config_name, overrides):
-        parsed = OverridesParser.create().parse_overrides(overrides=overrides)
-        repo = CachingConfigRepository(loader.repository)
-        loader._process_config_searchpath(config_name, parsed, repo)
-        return parsed, repo
-
-    return fresh
+    master = loader.load_configuration("config", ["seed=0,1,2"], RunMode.MULTIRUN)
+    sweeper = SimpleNamespace(hydra_context=SimpleNamespace(config_loader=loader), config=master)
+    batch = [[f"seed={s}", f"model={m}", "solver=dp"] for s, m in enumerate(("alexnet", "vgg16", "resnet32"))]
+    Sweeper.validate_batch_is_legal(sweeper, batch)
+    configs = [loader.load_sweep_config(master, list(job)) for job in batch]
+    assert [c.seed for c in configs] == [0, 1, 2]
+    assert [c.model.name for c in configs] == ["alexnet", "vgg16", "resnet32"]
+    assert [list(c.hydra.overrides.task) for c in configs] == batch
 
 
 def test_the_check_composes_the_sample_and_hands_each_config_to_the_launcher_once(patched):
