@@ -37,9 +37,10 @@ class SweepReport(Callback):
         self.lock = SweepLock()
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        from benchmark.launcher import install
+        from benchmark import compose, launcher
 
-        install()  # hydra/launcher=joblib: a killed worker fails its job, not the sweep
+        launcher.install()  # hydra/launcher=joblib: a killed worker fails its job, not the sweep
+        compose.install()  # each job's config composed once; a sample checked before the first job
         sweep_dir = Path(str(config.hydra.sweep.dir))
         try:
             self.lock.acquire(sweep_dir, [str(o) for o in OmegaConf.to_container(config.hydra.overrides.task)])

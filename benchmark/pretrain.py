@@ -34,7 +34,7 @@ from solvers._ddpg import training_seed
 from solvers.registry import make_solver
 
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
-LEARNED = ("iorlo", "iorlo_ctx", "sb3_ddpg", "sb3_td3", "sb3_sac", "sb3_ppo")
+LEARNED = ("iorlo", "iorlo_ctx", "sb3_ddpg", "sb3_ddpg_small", "sb3_td3", "sb3_sac", "sb3_ppo")
 MULTIRUN_FLAGS = ("-m", "--multirun")
 
 

@@ -20,7 +20,7 @@ from reports import figures
 from reports.analysis import training_curves
 from reports.collect import parse_json
 
-LEARNED = ("iorlo", "iorlo_ctx", "sb3_ddpg", "sb3_td3", "sb3_sac", "sb3_ppo")
+LEARNED = ("iorlo", "iorlo_ctx", "sb3_ddpg", "sb3_ddpg_small", "sb3_td3", "sb3_sac", "sb3_ppo")
 OPTIMAL = 0.01  # a decision within 1 % of the optimum counts as reaching it
 
 

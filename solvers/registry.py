@@ -21,7 +21,8 @@ _REGISTRY: dict[str, type[Solver]] = {}
 _INTERNAL = {"base", "registry"}
 #: solver name -> module in `solvers/`, for the solvers whose module has another name
 MODULES = {"device_only": "fixed", "edge_only": "fixed", "cloud_only": "fixed", "collaborator_only": "fixed",
-           "optuna": "optuna_tpe", "sb3_ddpg": "sb3", "sb3_td3": "sb3", "sb3_sac": "sb3", "sb3_ppo": "sb3"}
+           "optuna": "optuna_tpe", "sb3_ddpg": "sb3", "sb3_ddpg_small": "sb3", "sb3_td3": "sb3", "sb3_sac": "sb3",
+           "sb3_ppo": "sb3"}
 
 
 def register(cls: type[Solver]) -> type[Solver]:

@@ -18,14 +18,15 @@ loaded. Stable-Baselines3 is imported in `prepare`, so listing solvers stays fas
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
 import torch
 
 from problems import Problem
-from problems.schema import require
+from problems.errors import FieldError
+from problems.schema import POSITIVE, require
 from solvers._ddpg import (
     CheckpointError,
     cache_key,
@@ -54,6 +55,10 @@ class Config:
     phi: float = 2 / 3  # MEC: a >= phi -> cloud
     zeta: float = 0.4  # D2D: a < zeta -> device
     action_noise: float = 0.1  # DDPG / TD3: Gaussian exploration noise (SB3 has none by default)
+    # hidden layers of the actor (PPO: policy) and of the critic (PPO: value) network; both null:
+    # SB3's defaults (DDPG / TD3 400, 300; SAC 256, 256; PPO 64, 64); [50] and [30]: iorlo's sizes
+    actor_hidden: list[int] | None = None
+    critic_hidden: list[int] | None = None
     seed: int | None = None  # training seed; null: drawn from the run's generator
     checkpoint_dir: str | None = "~/.cache/partbench/sb3"  # null: no cache
     checkpoint: str | None = None  # load this file instead of training
@@ -64,6 +69,12 @@ class Config:
         validate_thresholds(self, prefix)
         require(prefix, self, positive=("total_steps", "steps", "reward_scale"))
         require(prefix, self, non_negative=("action_noise",))
+        if (self.actor_hidden is None) != (self.critic_hidden is None):
+            raise FieldError(f"{prefix}.critic_hidden" if self.critic_hidden is None else f"{prefix}.actor_hidden",
+                             "set both actor_hidden and critic_hidden, or neither", show_value=False)
+        for key in ("actor_hidden", "critic_hidden"):
+            for i, width in enumerate(getattr(self, key) or []):
+                POSITIVE.check(f"{prefix}.{key}[{i}]", width)
 
 
 class Recorder:
@@ -116,6 +127,9 @@ def build_model(algo: str, env, cfg: Config, seed: int):
     if algo in ("ddpg", "td3") and cfg.action_noise > 0:
         n = env.action_space.shape[0]
         kwargs["action_noise"] = NormalActionNoise(np.zeros(n), np.full(n, cfg.action_noise))
+    if cfg.actor_hidden is not None and cfg.critic_hidden is not None:
+        critic = "vf" if algo == "ppo" else "qf"
+        kwargs["policy_kwargs"] = {"net_arch": {"pi": list(cfg.actor_hidden), critic: list(cfg.critic_hidden)}}
     return cls("MlpPolicy", env, seed=seed % 2**32, device="cpu", verbose=0, **kwargs)  # SB3 takes 32-bit seeds
 
 
@@ -228,6 +242,23 @@ def _progress(cfg: Config, desc: str):
 class SB3DDPG(SB3Solver):
     name = "sb3_ddpg"
     algo = "ddpg"
+
+
+@dataclass
+class SmallNetsConfig(Config):
+    actor_hidden: list[int] | None = field(default_factory=lambda: [50])  # iorlo's actor_hidden
+    critic_hidden: list[int] | None = field(default_factory=lambda: [30])  # iorlo's critic_hidden
+
+
+@register
+class SB3DDPGSmall(SB3Solver):
+    """SB3's DDPG with iorlo's network sizes (one hidden layer: actor 50, critic 30), the rest
+    SB3's defaults and noise 0.1: the same algorithm and networks as iorlo, other settings.
+    About five times as fast per step as `sb3_ddpg`'s 400 x 300 networks."""
+
+    name = "sb3_ddpg_small"
+    algo = "ddpg"
+    Config = SmallNetsConfig
 
 
 @register

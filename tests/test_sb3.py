@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -13,7 +15,7 @@ from solvers._ddpg import CheckpointError
 from solvers.registry import make_solver
 from solvers.sb3 import FORMAT
 
-ALGOS = ["sb3_ddpg", "sb3_td3", "sb3_sac", "sb3_ppo"]
+ALGOS = ["sb3_ddpg", "sb3_ddpg_small", "sb3_td3", "sb3_sac", "sb3_ppo"]
 SHORT = {"total_steps": 160, "steps": 20, "seed": 2**40 + 2, "progress": False}  # a seed beyond 32 bits
 
 
@@ -72,3 +74,38 @@ def test_a_checkpoint_of_another_algorithm_is_refused(tmp_path):
     with pytest.raises(CheckpointError, match=r"layers|shape"):
         make_solver("sb3_sac", {**SHORT, "checkpoint": str(path), "checkpoint_dir": None}).prepare(
             pr, np.random.default_rng(0))
+
+
+def hidden_widths(module: torch.nn.Module) -> list[int]:
+    return [m.out_features for m in module.modules() if isinstance(m, torch.nn.Linear)][:-1]
+
+
+@pytest.mark.parametrize(("name", "actor", "critic"),
+                         [("sb3_ddpg_small", [50], [30]), ("sb3_ddpg", [400, 300], [400, 300])])
+def test_network_sizes(name, actor, critic):
+    from solvers.sb3 import build_model, make_env
+
+    solver = make_solver(name, {**SHORT, "checkpoint_dir": None})
+    env = make_env(problem(), solver.config)
+    policy = build_model("ddpg", env, solver.config, 0).policy
+    assert hidden_widths(policy.actor) == actor
+    assert hidden_widths(policy.critic) == critic
+
+
+def test_ppo_takes_the_sizes_for_policy_and_value():
+    from solvers.sb3 import build_model, make_env
+
+    solver = make_solver("sb3_ppo", {**SHORT, "checkpoint_dir": None, "actor_hidden": [8], "critic_hidden": [6, 4]})
+    policy = build_model("ppo", make_env(problem(), solver.config), solver.config, 0).policy
+    assert [m.out_features for m in policy.mlp_extractor.policy_net if isinstance(m, torch.nn.Linear)] == [8]
+    assert [m.out_features for m in policy.mlp_extractor.value_net if isinstance(m, torch.nn.Linear)] == [6, 4]
+
+
+@pytest.mark.parametrize(("params", "field"), [({"actor_hidden": [50]}, "critic_hidden"),
+                                               ({"critic_hidden": [30]}, "actor_hidden"),
+                                               ({"actor_hidden": [0], "critic_hidden": [30]}, "actor_hidden[0]")])
+def test_bad_network_sizes_are_refused_naming_the_field(params, field):
+    from problems.errors import FieldError
+
+    with pytest.raises(FieldError, match=re.escape(f"solver.{field}:")):
+        make_solver("sb3_ddpg", {**SHORT, **params})
