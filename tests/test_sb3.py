@@ -17,6 +17,8 @@ from solvers.sb3 import FORMAT
 
 ALGOS = ["sb3_ddpg", "sb3_ddpg_small", "sb3_td3", "sb3_sac", "sb3_ppo"]
 SHORT = {"total_steps": 160, "steps": 20, "seed": 2**40 + 2, "progress": False}  # a seed beyond 32 bits
+#: what the training tests train: SHORT with small networks (SB3's 400x300 defaults take seconds to update)
+TRAIN = {**SHORT, "actor_hidden": [16], "critic_hidden": [16]}
 
 
 def problem():
@@ -27,7 +29,7 @@ def problem():
 @pytest.mark.parametrize("name", [pytest.param(a, marks=pytest.mark.slow) if a == "sb3_ppo" else a for a in ALGOS])
 def test_short_training_through_the_runner(name):
     pr = problem()
-    row = run(pr, name, {**SHORT, "checkpoint_dir": None}, seed=1, timing=TimingConfig(0.0, 1))
+    row = run(pr, name, {**TRAIN, "checkpoint_dir": None}, seed=1, timing=TimingConfig(0.0, 1))
     assert row["status"] == "ok", row["error"]
     info = row["info"]
     # PPO collects whole rollouts of n_steps = 2048; the others stop at the budget
@@ -40,7 +42,7 @@ def test_short_training_through_the_runner(name):
 
 def test_same_seed_same_decision_and_cache_round_trip(tmp_path):
     pr = problem()
-    params = {**SHORT, "checkpoint_dir": str(tmp_path)}
+    params = {**TRAIN, "checkpoint_dir": str(tmp_path)}
     first = make_solver("sb3_td3", params)
     first.prepare(pr, np.random.default_rng(0))
     again = make_solver("sb3_td3", {**params, "retrain": True})
@@ -69,7 +71,7 @@ def test_a_malicious_checkpoint_is_refused(tmp_path):
 
 def test_a_checkpoint_of_another_algorithm_is_refused(tmp_path):
     pr = problem()
-    make_solver("sb3_td3", {**SHORT, "checkpoint_dir": str(tmp_path)}).prepare(pr, np.random.default_rng(0))
+    make_solver("sb3_td3", {**TRAIN, "checkpoint_dir": str(tmp_path)}).prepare(pr, np.random.default_rng(0))
     (path,) = tmp_path.glob("*.pt")
     with pytest.raises(CheckpointError, match=r"layers|shape"):
         make_solver("sb3_sac", {**SHORT, "checkpoint": str(path), "checkpoint_dir": None}).prepare(

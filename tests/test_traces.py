@@ -140,8 +140,8 @@ def test_ilp_returns_the_best_rescored_incumbent_and_caps_its_trace():
 LEARNED = {
     "iorlo": {"episodes": 3, "steps": 20, "memory": 40, "batch_size": 8, "progress": False, "seed": 3},
     "iorlo_ctx": {"updates": 6, "contexts": 3, "samples": 2, "search_rounds": 1, "progress": False, "seed": 3},
-    **{name: {"total_steps": 160, "steps": 20, "seed": 5, "progress": False}
-       for name in ("sb3_ddpg", "sb3_td3", "sb3_sac", "sb3_ppo")},
+    **{name: {"total_steps": 160, "steps": 20, "seed": 5, "progress": False, "actor_hidden": [16],
+              "critic_hidden": [16]} for name in ("sb3_ddpg", "sb3_td3", "sb3_sac", "sb3_ppo")},
 }
 
 
