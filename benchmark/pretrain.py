@@ -7,7 +7,8 @@ It takes the sweep's own command line (`-m`, overrides, `+experiment=...`), expa
 Hydra's basic sweeper would, and instead of running the jobs resolves each learned-solver
 job's problem, config and training seed exactly as the runner would (`benchmark.runner.seeds`).
 All `iorlo` agents the cache lacks train as one batched ensemble (`solvers._ensemble`);
-`iorlo_ctx` (one actor per model and scenario) and the SB3 baselines train one by one.
+`iorlo_ctx` (one actor per model and scenario) and the SB3 baselines train one by one, in one
+process per CPU (each process a set of models and scenario kinds).
 Everything goes to the solvers' checkpoint caches, so the sweep then runs warm.
 
 `conf/experiment/paper.yaml` installs `Pretrain` as a Hydra callback, so
@@ -112,7 +113,8 @@ def collect(overrides: list[str]) -> dict[str, list[tuple[Any, Any, Any, int]]]:
 
 def pretrain(overrides: list[str], progress: bool = True, workers: int | None = None) -> dict[str, dict[str, float]]:
     """Train what the sweep of `overrides` needs; returns per solver: jobs, trained agents and seconds.
-    The iorlo ensemble's groups train in `workers` processes (default: one per CPU)."""
+    The iorlo ensemble's groups, and the other solvers' agents, train in `workers` processes
+    (default: one per CPU)."""
     from solvers import iorlo
 
     summary: dict[str, dict[str, float]] = {}
@@ -122,14 +124,49 @@ def pretrain(overrides: list[str], progress: bool = True, workers: int | None = 
             todo = [iorlo.Job(p, s.config, training_seed(s.config.seed, rng)) for p, s, rng, _ in jobs]
             trained = iorlo.pretrain(todo, progress=progress, workers=workers or os.cpu_count() or 1)
         else:
-            trained = 0
-            bar = tqdm(jobs, desc=f"pretrain {name}", disable=not progress, leave=False)
-            for problem, solver, rng, _ in bar:
-                solver.config.progress = False
-                solver.prepare(problem, rng)  # trains and caches, or loads the cached agent
-                trained += not solver.training_info.get("cached", True)
+            trained = _prepare_all(name, jobs, progress, workers or os.cpu_count() or 1)
         summary[name] = {"jobs": len(jobs), "trained": trained, "seconds": time.perf_counter() - t0}
     return summary
+
+
+def _prepare_group(jobs: list[tuple[Any, Any, Any, int]]) -> int:
+    """Prepare each job's solver in order (train and cache, or load what an earlier job cached)."""
+    trained = 0
+    for problem, solver, rng, _ in jobs:
+        solver.config.progress = False
+        solver.prepare(problem, rng)
+        trained += not solver.training_info.get("cached", True)
+    return trained
+
+
+def _prepare_all(name: str, jobs: list[tuple[Any, Any, Any, int]], progress: bool, workers: int) -> int:
+    """The jobs of one solver other than iorlo, in `workers` processes. Jobs are grouped by model
+    and scenario kind and a group stays in one process: every learned solver's cache key includes
+    both, so two processes never train the same agent, and a group's later jobs load what its
+    earlier ones cached."""
+    groups: dict[tuple[str, str], list] = {}
+    for job in jobs:
+        groups.setdefault((job[0].profile.name, job[0].kind), []).append(job)
+    ordered = sorted(groups.values(), key=len, reverse=True)
+    bar = tqdm(total=len(jobs), desc=f"pretrain {name}", disable=not progress, leave=False)
+    workers = max(1, min(workers, len(ordered)))
+    with bar:
+        if workers == 1:
+            trained = 0
+            for group in ordered:
+                trained += _prepare_group(group)
+                bar.update(len(group))
+            return trained
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver")) as pool:
+            futures = {pool.submit(_prepare_group, group): len(group) for group in ordered}
+            trained = 0
+            for future in as_completed(futures):
+                trained += future.result()
+                bar.update(futures[future])
+    return trained
 
 
 class Pretrain(Callback):

@@ -120,6 +120,23 @@ def test_sweep_expansion_matches_the_basic_sweeper():
 
 
 @pytest.mark.slow
+def test_pretrain_trains_each_ctx_agent_once_across_processes(tmp_path):
+    """iorlo_ctx: one actor per model and scenario, whatever the network; two processes."""
+    ckpt = str(tmp_path / "ck")
+    overrides = ["solver=iorlo_ctx", "model=alexnet,mobilenet_v1", "scenario=mec,d2d", "network=5g_avg,5g_best",
+                 f"solver.checkpoint_dir={ckpt}", "solver.updates=3", "solver.contexts=2", "solver.samples=2",
+                 "solver.search_rounds=1", "solver.progress=false"]
+    summary = pretrain(overrides, progress=False, workers=2)
+    assert summary["iorlo_ctx"]["jobs"] == 8 and summary["iorlo_ctx"]["trained"] == 4
+    assert len(list((tmp_path / "ck").glob("*.pt"))) == 4
+    assert pretrain(overrides, progress=False, workers=2)["iorlo_ctx"]["trained"] == 0
+    data = next(iter(job_configs(overrides)))
+    name, params = solver_params(data)
+    row = run(resolve_problem(data), name, params, seed=data["seed"])
+    assert row["status"] == "ok" and row["info"]["cached"] is True
+
+
+@pytest.mark.slow
 def test_pretrain_fills_the_cache_the_sweep_reads(tmp_path):
     ckpt = str(tmp_path / "ck")
     overrides = ["solver=iorlo", "model=alexnet,mobilenet_v1", "scenario=mec,d2d", "seed=3",
