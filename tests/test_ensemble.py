@@ -119,17 +119,22 @@ def test_sweep_expansion_matches_the_basic_sweeper():
     assert "solver=iorlo" in {j[3] for j in paper} and not any(j[3].startswith("solver=sb3_") for j in paper)
 
 
+def check_pretrain_fills_the_cache(tmp_path, overrides: list[str], name: str, jobs: int, agents: int,
+                                   workers: int | None = None) -> None:
+    """`jobs` jobs of `name` need `agents` agents: trained once, written to the cache, then cached."""
+    summary = pretrain(overrides, progress=False, workers=workers)
+    assert summary[name]["jobs"] == jobs and summary[name]["trained"] == agents
+    assert len(list((tmp_path / "ck").glob("*.pt"))) == agents
+    assert pretrain(overrides, progress=False, workers=workers)[name]["trained"] == 0
+
+
 @pytest.mark.slow
 def test_pretrain_trains_each_ctx_agent_once_across_processes(tmp_path):
     """iorlo_ctx: one actor per model and scenario, whatever the network; two processes."""
-    ckpt = str(tmp_path / "ck")
     overrides = ["solver=iorlo_ctx", "model=alexnet,mobilenet_v1", "scenario=mec,d2d", "network=5g_avg,5g_best",
-                 f"solver.checkpoint_dir={ckpt}", "solver.updates=3", "solver.contexts=2", "solver.samples=2",
-                 "solver.search_rounds=1", "solver.progress=false"]
-    summary = pretrain(overrides, progress=False, workers=2)
-    assert summary["iorlo_ctx"]["jobs"] == 8 and summary["iorlo_ctx"]["trained"] == 4
-    assert len(list((tmp_path / "ck").glob("*.pt"))) == 4
-    assert pretrain(overrides, progress=False, workers=2)["iorlo_ctx"]["trained"] == 0
+                 f"solver.checkpoint_dir={tmp_path / 'ck'}", "solver.updates=3", "solver.contexts=2",
+                 "solver.samples=2", "solver.search_rounds=1", "solver.progress=false"]
+    check_pretrain_fills_the_cache(tmp_path, overrides, "iorlo_ctx", jobs=8, agents=4, workers=2)
     data = next(iter(job_configs(overrides)))
     name, params = solver_params(data)
     row = run(resolve_problem(data), name, params, seed=data["seed"])
@@ -138,15 +143,10 @@ def test_pretrain_trains_each_ctx_agent_once_across_processes(tmp_path):
 
 @pytest.mark.slow
 def test_pretrain_fills_the_cache_the_sweep_reads(tmp_path):
-    ckpt = str(tmp_path / "ck")
     overrides = ["solver=iorlo", "model=alexnet,mobilenet_v1", "scenario=mec,d2d", "seed=3",
-                 f"solver.checkpoint_dir={ckpt}", "solver.episodes=2", "solver.steps=20", "solver.memory=30",
-                 "solver.batch_size=8", "solver.progress=false"]
-    summary = pretrain(overrides, progress=False)
-    assert summary["iorlo"]["jobs"] == 4 and summary["iorlo"]["trained"] == 4
-    assert len(list((tmp_path / "ck").glob("*.pt"))) == 4
-    again = pretrain(overrides, progress=False)
-    assert again["iorlo"]["trained"] == 0
+                 f"solver.checkpoint_dir={tmp_path / 'ck'}", "solver.episodes=2", "solver.steps=20",
+                 "solver.memory=30", "solver.batch_size=8", "solver.progress=false"]
+    check_pretrain_fills_the_cache(tmp_path, overrides, "iorlo", jobs=4, agents=4)
     data = next(d for d in job_configs(overrides) if d["scenario"]["kind"] == "d2d")
     name, params = solver_params(data)
     row = run(resolve_problem(data), name, params, seed=data["seed"])  # the job as the sweep runs it
