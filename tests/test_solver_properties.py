@@ -37,7 +37,7 @@ SHORT = {
     "iorlo_ctx": {"updates": 4, "contexts": 4, "samples": 2, "search_rounds": 1, "checkpoint_dir": None,
                   "progress": False},
     **{f"sb3_{a}": {"total_steps": 120, "steps": 20, "checkpoint_dir": None, "progress": False}
-       for a in ("ddpg", "td3", "sac", "ppo")},
+       for a in ("ddpg", "ddpg_small", "td3", "sac", "ppo")},
 }
 #: the metric a solver's `info["value"]` reports (the weighted cost unless listed)
 VALUE_METRIC = {"neurosurgeon": "latency_ms"}
