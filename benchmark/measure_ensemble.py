@@ -22,21 +22,15 @@ import statistics
 import sys
 import time
 
+from problems.build import make_scenario
 from problems.paper import paper_profile
-from problems.presets import COLLABORATORS, mec_tiers, network_preset
 from problems.problem import Problem
-from problems.scenario import D2DScenario, MecScenario, Tier
 from solvers import iorlo
 from solvers._ensemble import AgentSpec, train_ensemble
 
 
 def paper_problem(model: str, kind: str, network: str) -> Problem:
-    net = network_preset(network)
-    if kind == "mec":
-        sc = MecScenario(tiers=mec_tiers(), te=net.te, ec=net.ec)
-    else:
-        sc = D2DScenario(device=mec_tiers()[0], collaborator=Tier("co-h", COLLABORATORS["co-h"]), link=net.d2d)
-    return Problem(paper_profile(model), sc, name=f"{model}-{kind}-{network}")
+    return Problem(paper_profile(model), make_scenario(kind, network), name=f"{model}-{kind}-{network}")
 
 
 def agents(count: int, cfg: iorlo.IorloConfig, model: str) -> list[AgentSpec]:

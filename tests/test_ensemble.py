@@ -8,28 +8,17 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
+from solver_helpers import paper_problem
 
 from benchmark.job import resolve_problem, solver_params
 from benchmark.pretrain import job_configs, pretrain, sweep_jobs
 from benchmark.runner import run
-from problems.paper import paper_profile
-from problems.presets import COLLABORATORS, mec_tiers, network_preset
-from problems.problem import Problem
-from problems.scenario import D2DScenario, MecScenario, Tier
 from solvers import iorlo
 from solvers._ddpg import NumpyActor, to_tiers
 from solvers._ensemble import AgentSpec, train_ensemble
 
 SHORT = {"episodes": 3, "steps": 20, "memory": 40, "batch_size": 8, "progress": False}
 
-
-def problem(model: str, kind: str, network: str) -> Problem:
-    net = network_preset(network)
-    if kind == "mec":
-        sc = MecScenario(tiers=mec_tiers(), te=net.te, ec=net.ec)
-    else:
-        sc = D2DScenario(device=mec_tiers()[0], collaborator=Tier("co-h", COLLABORATORS["co-h"]), link=net.d2d)
-    return Problem(paper_profile(model), sc, name=f"{model}-{kind}-{network}")
 
 
 GRID = [(m, k, n) for m in ("alexnet", "vgg16", "resnet32", "mobilenet_v1") for k in ("mec", "d2d")
@@ -42,7 +31,7 @@ def specs(cfg: iorlo.IorloConfig) -> list[AgentSpec]:
     for i, (m, k, n) in enumerate(GRID):
         c = dataclasses.replace(cfg, lr_actor=cfg.lr_actor * (1 + i % 3), gamma=0.9 - 0.1 * (i % 2),
                                 sigma=cfg.sigma / (1 + i % 4))
-        out.append(AgentSpec(iorlo.mdp(problem(m, k, n), c), c, seed=100 + i))
+        out.append(AgentSpec(iorlo.mdp(paper_problem(m, k, n), c), c, seed=100 + i))
     return out
 
 
@@ -100,7 +89,7 @@ def test_best_seen_is_the_minimum_over_every_step():
 
 
 def test_iorlo_is_an_ensemble_of_one():
-    pr = problem("alexnet", "mec", "5g_avg")
+    pr = paper_problem("alexnet", "mec", "5g_avg")
     cfg = iorlo.IorloConfig(**SHORT, seed=4, checkpoint_dir=None)
     solver = iorlo.IoRLO(cfg)
     solver.prepare(pr, np.random.default_rng(0))
