@@ -274,11 +274,15 @@ def lagrangian(fleet: FleetProblem, cfg: LagrangianConfig, make_dp=None) -> tupl
         lb = max(lb, iu["lower_bound"])
         if cu < cost:
             X, cost = Xu, cu
-    info.update({"lower_bound": lb, "value": cost,
-                 "certified_gap": max(0.0, (cost - lb) / abs(cost)) if cost else 0.0,
-                 "status": "optimal" if cost - lb <= 1e-9 * abs(cost) else "bound",
-                 "trace": trace.points()})
+    info.update(certificate(cost, lb), trace=trace.points())
     return X, info
+
+
+def certificate(cost: float, lb: float) -> dict:
+    """The answer's cost against the certified bound: value, gap and whether it is proven."""
+    return {"lower_bound": lb, "value": cost,
+            "certified_gap": max(0.0, (cost - lb) / abs(cost)) if cost else 0.0,
+            "status": "optimal" if cost - lb <= 1e-9 * abs(cost) else "bound"}
 
 
 def _by_users(fleet: FleetProblem, cfg: LagrangianConfig, dp, trace: Trace,
@@ -339,16 +343,8 @@ def _by_users(fleet: FleetProblem, cfg: LagrangianConfig, dp, trace: Trace,
         primal.offer(_polish(fleet, primal.X, pool, 4 * fleet.n_users))
     assert primal.X is not None  # device_only is feasible
     cost = primal.cost
-    info = {
-        "lower_bound": lb,
-        "value": cost,
-        "certified_gap": max(0.0, (cost - lb) / abs(cost)) if cost else 0.0,
-        "prices": price.tolist(),
-        "dp_calls": dual.calls,
-        "multiplier_steps": steps,
-        "status": "optimal" if cost - lb <= 1e-9 * abs(cost) else "bound",
-        "formulation": "users",
-    }
+    info = {**certificate(cost, lb), "prices": price.tolist(), "dp_calls": dual.calls,
+            "multiplier_steps": steps, "formulation": "users"}
     return primal.X, info
 
 
