@@ -4,10 +4,12 @@ out each end in one line and a non-zero exit with no process of the run left beh
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 
 import psutil
 import pytest
@@ -83,12 +85,24 @@ def test_request_timeout_is_one_line_and_nothing_survives(tmp_path):
     assert _gone(mark) == []
 
 
-def test_a_dead_worker_is_one_line_and_nothing_survives(tmp_path):
+@contextlib.contextmanager
+def _long_run(tmp_path) -> Iterator[tuple[subprocess.Popen, str]]:
+    """A testbed run long enough to be interrupted, with the env mark its processes carry;
+    killed on the way out if it is still running."""
     need_browser_tier()
     env, mark = marked_env()
     proc = subprocess.Popen(_cmd(tmp_path, "model=resnet32", "testbed.requests=500", "testbed.partitions=[edge_only]"),
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
+        yield proc, mark
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_a_dead_worker_is_one_line_and_nothing_survives(tmp_path):
+    with _long_run(tmp_path) as (proc, mark):
         deadline = time.monotonic() + 150
         victim = None
         while victim is None and time.monotonic() < deadline and proc.poll() is None:
@@ -103,10 +117,6 @@ def test_a_dead_worker_is_one_line_and_nothing_survives(tmp_path):
         time.sleep(8.0)  # into the run: past start-up, most likely calibrating or serving requests
         victim.kill()
         _, stderr = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
     assert proc.returncode == 1, stderr[-2000:]
     assert "Traceback" not in stderr
     lines = _error_lines(stderr)
@@ -115,11 +125,7 @@ def test_a_dead_worker_is_one_line_and_nothing_survives(tmp_path):
 
 
 def test_sigterm_stops_every_process(tmp_path):
-    need_browser_tier()
-    env, mark = marked_env()
-    proc = subprocess.Popen(_cmd(tmp_path, "model=resnet32", "testbed.requests=500", "testbed.partitions=[edge_only]"),
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
+    with _long_run(tmp_path) as (proc, mark):
         deadline = time.monotonic() + 150
         while time.monotonic() < deadline and proc.poll() is None:
             names = _descendant_commands(proc.pid)
@@ -129,10 +135,6 @@ def test_sigterm_stops_every_process(tmp_path):
         time.sleep(3.0)
         proc.terminate()
         _, stderr = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
     assert proc.returncode not in (0, None), stderr[-2000:]
     assert "Traceback" not in stderr
     assert len(_error_lines(stderr)) == 1, stderr[-2000:]
