@@ -134,6 +134,17 @@ class FleetTables:
     load: np.ndarray  # [K, n_max, 3]
     n_blocks: np.ndarray  # [K]
 
+    def path_terms(self, rows: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Cost without queueing [m] and server loads W [m, 2] (edge, cloud) of the paths
+        X [m, n_max] through table rows `rows` [m] (pads 0, which the pad rule ignores)."""
+        m, n = X.shape
+        X = X.astype(np.intp)
+        prev = np.concatenate([np.zeros((m, 1), dtype=np.intp), X[:, :-1]], axis=1)
+        r, i = rows[:, None], np.arange(n)[None, :]
+        cost = (self.unary[r, i, X] + self.trans[r, i, prev, X]).sum(axis=1) + self.final[rows, X[:, -1]]
+        picked = self.load[r, i, X]
+        return cost, np.stack([(picked * (X == EDGE)).sum(axis=1), (picked * (X == CLOUD)).sum(axis=1)], axis=1)
+
 
 def _pad_stack(tables: Sequence[np.ndarray], finals: Sequence[np.ndarray], n_max: int):
     """unary [K, C, n_max, 3], trans [K, C, n_max, 3, 3], final [K, C, 3] of per-user
@@ -551,6 +562,13 @@ class FleetProblem:
             r = np.clip(1.0 - 1.0 / np.sqrt(np.maximum(1.0 + p, 1.0)), 0.0, self.rho_max)
             h = r / (1.0 - r)
         return r, 1000.0 * self.shared.workers * (h - (1.0 + p) * r)
+
+    def scaled_cost(self, a_total: float, demand: np.ndarray) -> float:
+        """Section 13's fleet cost times sum lambda, from sum_k lambda_k A_k (the users' costs
+        without queueing) and the servers' demand [2]: sum lambda A + 1000 sum_s workers_s h(rho_s)."""
+        cap = 1000.0 * self.shared.workers
+        h, _ = self.server_curve(demand / cap)
+        return a_total + float((cap * h).sum())
 
     def server_curve(self, r):
         """h(r) and h'(r) of section 13's form: r and 1 (none), r / (1 - r) and 1 / (1 - r)^2 (ps)."""

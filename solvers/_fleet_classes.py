@@ -48,20 +48,6 @@ def group_tables(fleet: FleetProblem) -> tuple[list[np.ndarray], FleetTables]:
     return groups, FleetTables(t.unary[rows], t.trans[rows], t.final[rows], t.load[rows], t.n_blocks[rows])
 
 
-def path_terms(tables: FleetTables, rows: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """cost without queueing [m] and loads [m, 2] of paths X [m, n_max] of table rows `rows`
-    (pads 0, ignored by the pad rule of `problems.fleet`)."""
-    m, n = X.shape
-    X = X.astype(np.intp)
-    prev = np.concatenate([np.zeros((m, 1), dtype=np.intp), X[:, :-1]], axis=1)
-    r = rows[:, None]
-    i = np.arange(n)[None, :]
-    cost = (tables.unary[r, i, X] + tables.trans[r, i, prev, X]).sum(axis=1) + tables.final[rows, X[:, -1]]
-    picked = tables.load[r, i, X]
-    loads = np.stack([(picked * (X == 1)).sum(axis=1), (picked * (X == 2)).sum(axis=1)], axis=1)
-    return cost, loads
-
-
 class _Columns:
     """The known paths of every class, with their cost and loads."""
 
@@ -80,7 +66,7 @@ class _Columns:
         if not new:
             return 0
         rows = np.array(new, dtype=np.intp)
-        cost, loads = path_terms(self.tables, rows, X[rows])
+        cost, loads = self.tables.path_terms(rows, X[rows])
         for g in new:
             self.seen.add((g, X[g].tobytes()))
             self.group.append(g)
@@ -164,13 +150,6 @@ class _Master:
         return added
 
 
-def _objective(fleet: FleetProblem, A_total: float, demand: np.ndarray) -> float:
-    """sum lambda A + 1000 sum_s workers_s h(rho_s) (section 13's form, times sum lambda)."""
-    cap = 1000.0 * fleet.shared.workers
-    h, _ = fleet.server_curve(demand / cap)
-    return A_total + float((cap * h).sum())
-
-
 def _round(fleet: FleetProblem, cols: _Columns, x: np.ndarray, groups: list[np.ndarray], lam: np.ndarray,
            device: np.ndarray) -> np.ndarray:
     """Whole users per column [N] from the LP split, then the users left over placed greedily."""
@@ -192,7 +171,7 @@ def _round(fleet: FleetProblem, cols: _Columns, x: np.ndarray, groups: list[np.n
     left = count - np.bincount(group, weights=users, minlength=count.size).astype(np.int64)
     users[device] += left
     A_total = float(users @ (lam[group] * A))
-    now = _objective(fleet, A_total, demand)
+    now = fleet.scaled_cost(A_total, demand)
     for g in np.flatnonzero(left).tolist():
         mine = np.flatnonzero(group == g)
         for _ in range(int(left[g])):
