@@ -62,7 +62,8 @@ class Problem:
         self.name = name or profile.name
         with np.errstate(over="ignore", invalid="ignore"):
             self.chain: ChainTables = build_tables(profile, scenario)
-        check_finite(self.chain, profile, scenario)  # finite inputs whose costs overflow are refused
+        self.cost_tables: CostTables = self.chain.cost_view()
+        check_finite(self.chain, profile, scenario, self.cost_tables)  # finite inputs whose costs overflow are refused
 
     def with_scenario(self, scenario: Scenario, name: str | None = None) -> Problem:
         """The same model under another scenario (e.g. other network conditions)."""
@@ -93,10 +94,6 @@ class Problem:
     def is_dag(self) -> bool:
         """Whether scoring needs the DAG data flow (a chain written with explicit inputs does not)."""
         return self.chain.dag is not None
-
-    @cached_property
-    def cost_tables(self) -> CostTables:
-        return self.chain.cost_view()
 
     def check(self, X) -> np.ndarray:
         """X as a 2-D intp array of valid tiers, or a ProblemError saying what is wrong."""

@@ -14,7 +14,7 @@ from problems.errors import FieldError
 from problems.profile import Profile
 from problems.scenario import Scenario
 from problems.schema import NON_NEGATIVE, finite_number, short
-from problems.tables import ChainTables
+from problems.tables import ChainTables, CostTables, fold
 
 #: an upper bound on any assignment's latency, energy, deploy share and cost
 MAX_TOTAL = 1e300
@@ -142,7 +142,7 @@ def _overflow(profile: Profile, scenario: Scenario, block: int, weighted: bool, 
     return FieldError(field, message, value)
 
 
-def check_finite(ct: ChainTables, profile: Profile, scenario: Scenario) -> None:
+def check_finite(ct: ChainTables, profile: Profile, scenario: Scenario, ct_cost: CostTables | None = None) -> None:
     """Finite inputs can still overflow the cost (1e300 KB over a 1e-300 Mbit/s link); such
     a problem would score NaN or inf, so it is refused, naming where along the chain.
 
@@ -151,7 +151,7 @@ def check_finite(ct: ChainTables, profile: Profile, scenario: Scenario) -> None:
     finite, with room left for rounding. A DAG sends each output to at most k - 1 tiers."""
     n, k = ct.n, ct.k
     with np.errstate(over="ignore", invalid="ignore"):
-        ct_cost = ct.cost_view()
+        ct_cost = ct.cost_view() if ct_cost is None else ct_cost
         w = ct.weights
         if ct.dag is None:
             move = ct.trans
@@ -161,23 +161,27 @@ def check_finite(ct: ChainTables, profile: Profile, scenario: Scenario) -> None:
             raw = np.zeros_like(send)
             raw[:, ct.dag.raw_readers] = ct.dag.raw[:, None, None, :]
             move = send + raw
-            move_cost = np.tensordot(w, move, axes=1)[None]
+            move_cost = fold(w, move)[None]
     checks = (
         ("latency, energy or deploy share", ct.unary, move, ct.exit, ct.final),
         ("weighted cost", ct_cost.unary[None], move_cost, ct_cost.exit[None], ct_cost.final[None]),
     )
     for label, unary, trans, exit_, final in checks:
+        with np.errstate(over="ignore", invalid="ignore"):
+            running = np.cumsum(unary.max(axis=2) + trans.max(axis=(2, 3)) + exit_.max(axis=2), axis=1)  # [c, n]
+        if (running[:, -1] + final.max(axis=1) < MAX_TOTAL).all():
+            continue  # entries are >= 0: a NaN or inf anywhere would have failed the comparison
         weighted = label == "weighted cost"
         for table in (unary, trans, exit_):
-            bad = ~np.isfinite(table).reshape(table.shape[0], n, -1).all(axis=(0, 2))
+            finite = np.isfinite(table)
+            if finite.all():
+                continue
+            bad = ~finite.reshape(table.shape[0], n, -1).all(axis=(0, 2))
             if bad.any():
                 raise _overflow(profile, scenario, int(np.argmax(bad)), weighted,
                                 f"makes the {label} overflow")
         if not np.isfinite(final).all():
             raise _overflow(profile, scenario, n - 1, weighted, f"makes the {label} overflow")
-        with np.errstate(over="ignore", invalid="ignore"):
-            running = np.cumsum(unary.max(axis=2) + trans.max(axis=(2, 3)) + exit_.max(axis=2), axis=1)  # [c, n]
-        if not (running[:, -1] + final.max(axis=1) < MAX_TOTAL).all():
-            over = (running >= MAX_TOTAL).any(axis=0)
-            raise _overflow(profile, scenario, int(np.argmax(over)) if over.any() else n - 1, weighted,
-                            f"makes the {label} exceed {MAX_TOTAL:g}")
+        over = (running >= MAX_TOTAL).any(axis=0)
+        raise _overflow(profile, scenario, int(np.argmax(over)) if over.any() else n - 1, weighted,
+                        f"makes the {label} exceed {MAX_TOTAL:g}")
