@@ -147,7 +147,9 @@ def _prepare_all(name: str, jobs: list[tuple[Any, Any, Any, int]], progress: boo
     groups: dict[tuple[str, str], list] = {}
     for job in jobs:
         groups.setdefault((job[0].profile.name, job[0].kind), []).append(job)
-    ordered = sorted(groups.values(), key=len, reverse=True)
+    # longest first (the jobs, then the blocks x tiers each agent trains on), so that the last
+    # group to finish is a short one
+    ordered = sorted(groups.values(), key=lambda g: (len(g), g[0][0].n_blocks * g[0][0].n_tiers), reverse=True)
     bar = tqdm(total=len(jobs), desc=f"pretrain {name}", disable=not progress, leave=False)
     workers = max(1, min(workers, len(ordered)))
     with bar:

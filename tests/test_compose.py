@@ -3,11 +3,13 @@ override value checked before the first job, each job its own config."""
 
 from __future__ import annotations
 
+import copy
 import itertools
 from types import SimpleNamespace
 
 import pytest
 from hydra._internal.config_loader_impl import ConfigLoaderImpl
+from hydra._internal.core_plugins.structured_config_source import StructuredConfigSource
 from hydra.plugins.sweeper import Sweeper
 from hydra.types import RunMode
 from omegaconf import OmegaConf
@@ -23,6 +25,7 @@ def patched(monkeypatch):
     monkeypatch.setattr(Sweeper, "validate_batch_is_legal", Sweeper.validate_batch_is_legal)
     monkeypatch.setattr(compose, "_installed", False)
     monkeypatch.setattr(compose, "_composed", {})
+    monkeypatch.setattr(StructuredConfigSource, "__deepcopy__", None, raising=False)  # undone: Hydra's own copy
     compose.install()
 
 
@@ -80,3 +83,17 @@ def test_a_bad_option_is_refused_by_the_check(patched):
     batch = [["model=alexnet", "solver=dp"], ["model=alexnet", "solver=no_such_solver"]]
     with pytest.raises(Exception, match="no_such_solver"):
         Sweeper.validate_batch_is_legal(sweeper, batch)
+
+
+def test_a_shared_store_composes_the_same_configs(monkeypatch):
+    """share_store: copies of the repository read the one ConfigStore, and every job's config is
+    what Hydra's own deep copy of the store gives."""
+    batch = jobs()
+    loader = _loader()
+    master = loader.load_configuration("config", ["+experiment=paper"], RunMode.MULTIRUN)
+    monkeypatch.setattr(StructuredConfigSource, "__deepcopy__", None, raising=False)
+    stock = composed(loader, master, batch)
+    source = loader.repository.get_schema_source()
+    compose.share_store()
+    assert copy.deepcopy(source).store is source.store
+    assert composed(loader, master, batch) == stock

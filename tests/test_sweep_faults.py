@@ -70,3 +70,14 @@ def test_same_sweep_same_numbers_with_basic_and_joblib(tmp_path):
     for other in frames[1:]:
         pd.testing.assert_frame_equal(frames[0][["solver", "instance", *NUMBERS]],
                                       other[["solver", "instance", *NUMBERS]])
+
+
+def test_jobs_go_to_the_workers_in_order_in_small_chunks():
+    from benchmark.launcher import CHUNKS_PER_WORKER, chunks
+
+    for n_jobs, workers in ((384, 2), (7, 2), (1, 4), (0, 2), (100, 1)):
+        order = list(range(10, 10 + n_jobs))
+        parts = chunks(order, workers)
+        assert [i for part in parts for i in part] == order
+        assert all(parts) and len(parts) <= max(1, workers * CHUNKS_PER_WORKER)
+        assert max(map(len, parts), default=0) - min(map(len, parts), default=0) <= max(map(len, parts), default=0)
