@@ -91,7 +91,12 @@ def _execute_chunk(jobs: list[tuple[int, list[str]]], hydra_context: Any, config
     from benchmark.compose import share_store
 
     share_store()
-    return [_core.execute_job(idx, overrides, hydra_context, config, task_function, state) for idx, overrides in jobs]
+    returns = []
+    for idx, overrides in jobs:
+        ret = _core.execute_job(idx, overrides, hydra_context, config, task_function, state)
+        ret.cfg = ret.hydra_cfg = None  # the sweeper reads only status and return value: not pickled back
+        returns.append(ret)
+    return returns
 
 
 def chunks(order: list[int], workers: int) -> list[list[int]]:

@@ -44,8 +44,10 @@ def _loader():
     from hydra._internal.utils import create_config_search_path
     from hydra.core.utils import setup_globals
 
+    from benchmark.compose import share_store
     from benchmark.schemas import register
 
+    share_store()  # as the sweep's own compositions
     setup_globals()  # Hydra's resolvers (`now`, ...), as an app registers them
     register()  # the config schemas conf/ extends
     return ConfigLoaderImpl(config_search_path=create_config_search_path(str(CONF_DIR)))

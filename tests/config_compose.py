@@ -10,6 +10,7 @@ from typing import Any
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
+from benchmark.compose import share_store
 from benchmark.schemas import register
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
@@ -19,6 +20,7 @@ CONF = Path(__file__).resolve().parents[1] / "conf"
 def composer(conf: Path = CONF) -> Iterator:
     """`compose(overrides) -> dict` of the config in `conf` (the job's config, resolved)."""
     register()
+    share_store()  # as the sweeps compose
     with initialize_config_dir(config_dir=str(conf), version_base="1.3"):
         def run(overrides: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
             cfg = compose("config", overrides=list(overrides))

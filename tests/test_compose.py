@@ -88,10 +88,10 @@ def test_a_bad_option_is_refused_by_the_check(patched):
 def test_a_shared_store_composes_the_same_configs(monkeypatch):
     """share_store: copies of the repository read the one ConfigStore, and every job's config is
     what Hydra's own deep copy of the store gives."""
-    batch = jobs()
+    batch = jobs()[:3]
     loader = _loader()
+    monkeypatch.setattr(StructuredConfigSource, "__deepcopy__", None, raising=False)  # _loader shares it
     master = loader.load_configuration("config", ["+experiment=paper"], RunMode.MULTIRUN)
-    monkeypatch.setattr(StructuredConfigSource, "__deepcopy__", None, raising=False)
     stock = composed(loader, master, batch)
     source = loader.repository.get_schema_source()
     compose.share_store()
