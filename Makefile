@@ -33,7 +33,7 @@ check: $(STAMP)
 	@# bytecode and pytest's rewritten test modules are cached even where the environment turns
 	@# .pyc files off (compiling and rewriting them again took 5 s of each worker's start)
 	PYTHONDONTWRITEBYTECODE= PARTBENCH_FAST=1 $(BIN)/python -m pytest -q -m "not slow and not bench" \
-	  --ignore=tests/bench -n $(CHECK_WORKERS)
+	  --ignore=tests/bench -n $(CHECK_WORKERS) --dist worksteal
 
 test: $(STAMP)
 	$(BIN)/ruff check .
