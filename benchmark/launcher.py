@@ -106,19 +106,10 @@ def chunks(order: list[int], workers: int) -> list[list[int]]:
     return [order[i:i + size] for i in range(0, len(order), size)]
 
 
-def _workers(n_jobs: Any) -> int:
-    import os
-
-    cpus = os.cpu_count() or 1
-    if not isinstance(n_jobs, int) or n_jobs == 0:
-        return cpus
-    return n_jobs if n_jobs > 0 else max(1, cpus + 1 + n_jobs)
-
-
 def launch(self: Any, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> Sequence[JobReturn]:
     """`JoblibLauncher.launch`, settling the jobs of a pool broken by a killed worker."""
     from hydra_plugins.hydra_joblib_launcher import _core
-    from joblib import Parallel, delayed
+    from joblib import Parallel, delayed, effective_n_jobs
     from joblib.externals.loky.process_executor import TerminatedWorkerError
 
     setup_globals()
@@ -138,7 +129,7 @@ def launch(self: Any, job_overrides: Sequence[Sequence[str]], initial_job_idx: i
             done = Parallel(**joblib_cfg)(
                 delayed(_execute_chunk)([(idx, pending[idx]) for idx in chunk], self.hydra_context, self.config,
                                         self.task_function, state)
-                for chunk in chunks(order, _workers(joblib_cfg.get("n_jobs"))))
+                for chunk in chunks(order, effective_n_jobs(joblib_cfg.get("n_jobs"))))
             runs = [ret for part in done for ret in part]
         except TerminatedWorkerError as exc:
             broken += 1

@@ -198,6 +198,13 @@ def _gather_walk(X, class_of, moves, final):  # pragma: no cover - compiled
     return out
 
 
+def _members(labels: np.ndarray, count: int) -> list[np.ndarray]:
+    """The indices holding each label 0..count-1, ascending."""
+    order = np.argsort(labels, kind="stable")
+    cuts = np.searchsorted(labels[order], np.arange(count + 1))
+    return [order[cuts[c]: cuts[c + 1]] for c in range(count)]
+
+
 def _user_classes(users: Sequence[FleetUser], shared: FleetShared) -> tuple[tuple[Problem, ...], np.ndarray]:
     """One single-user Problem per class of identical users (same blocks, device and link)
     and each user's class [K]. Users holding the very same objects (a built fleet's users
@@ -425,18 +432,14 @@ class FleetProblem:
     @cached_property
     def _classes(self) -> list[tuple[Problem, np.ndarray]]:
         """Users that share one single-user Problem, with their indices."""
-        order = np.argsort(self.class_of, kind="stable")
-        cuts = np.searchsorted(self.class_of[order], np.arange(len(self.class_problems) + 1))
-        return [(p, order[cuts[c]: cuts[c + 1]]) for c, p in enumerate(self.class_problems)]
+        return list(zip(self.class_problems, _members(self.class_of, len(self.class_problems)), strict=True))
 
     def rate_classes(self) -> list[np.ndarray]:
         """Users that are the same problem and have the same rate, in first-seen order."""
         pairs = np.stack([self.class_of.astype(float), self.rates], axis=1)
         _, first, inverse = np.unique(pairs, axis=0, return_index=True, return_inverse=True)
-        inverse = inverse.ravel()
-        order = np.argsort(inverse, kind="stable")
-        cuts = np.searchsorted(inverse[order], np.arange(first.size + 1))
-        return [order[cuts[g]: cuts[g + 1]] for g in np.argsort(first, kind="stable").tolist()]
+        members = _members(inverse.ravel(), first.size)
+        return [members[g] for g in np.argsort(first, kind="stable").tolist()]
 
     def components(self, X) -> np.ndarray:
         """Per-user (T without queueing, E, D, W_edge, W_cloud): [5, pop, K]."""
@@ -563,12 +566,13 @@ class FleetProblem:
             h = r / (1.0 - r)
         return r, 1000.0 * self.shared.workers * (h - (1.0 + p) * r)
 
-    def scaled_cost(self, a_total: float, demand: np.ndarray) -> float:
+    def scaled_cost(self, a_total, demand: np.ndarray):
         """Section 13's fleet cost times sum lambda, from sum_k lambda_k A_k (the users' costs
-        without queueing) and the servers' demand [2]: sum lambda A + 1000 sum_s workers_s h(rho_s)."""
+        without queueing) and the servers' demand [..., 2]: sum lambda A + 1000 sum_s workers_s
+        h(rho_s), one value per row of `demand` (with `a_total` per row or shared)."""
         cap = 1000.0 * self.shared.workers
-        h, _ = self.server_curve(demand / cap)
-        return a_total + float((cap * h).sum())
+        h, _ = self.server_curve(np.asarray(demand) / cap)
+        return a_total + (cap * h).sum(axis=-1)
 
     def server_curve(self, r):
         """h(r) and h'(r) of section 13's form: r and 1 (none), r / (1 - r) and 1 / (1 - r)^2 (ps)."""

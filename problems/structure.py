@@ -142,16 +142,16 @@ def _overflow(profile: Profile, scenario: Scenario, block: int, weighted: bool, 
     return FieldError(field, message, value)
 
 
-def check_finite(ct: ChainTables, profile: Profile, scenario: Scenario, ct_cost: CostTables | None = None) -> None:
+def check_finite(ct: ChainTables, profile: Profile, scenario: Scenario, ct_cost: CostTables) -> None:
     """Finite inputs can still overflow the cost (1e300 KB over a 1e-300 Mbit/s link); such
     a problem would score NaN or inf, so it is refused, naming where along the chain.
 
     Every table entry is >= 0 and the reach is <= 1, so when the sum of each table's
     largest entries is below `MAX_TOTAL`, every assignment's (T, E, D) and cost are
-    finite, with room left for rounding. A DAG sends each output to at most k - 1 tiers."""
+    finite, with room left for rounding. A DAG sends each output to at most k - 1 tiers.
+    `ct_cost` is `ct.cost_view()`, which the problem keeps (folded once)."""
     n, k = ct.n, ct.k
     with np.errstate(over="ignore", invalid="ignore"):
-        ct_cost = ct.cost_view() if ct_cost is None else ct_cost
         w = ct.weights
         if ct.dag is None:
             move = ct.trans

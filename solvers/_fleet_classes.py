@@ -171,18 +171,15 @@ def _round(fleet: FleetProblem, cols: _Columns, x: np.ndarray, groups: list[np.n
     left = count - np.bincount(group, weights=users, minlength=count.size).astype(np.int64)
     users[device] += left
     A_total = float(users @ (lam[group] * A))
-    now = fleet.scaled_cost(A_total, demand)
+    now = float(fleet.scaled_cost(A_total, demand))
     for g in np.flatnonzero(left).tolist():
         mine = np.flatnonzero(group == g)
         for _ in range(int(left[g])):
             new_demand = demand[None, :] + weighted[mine] - weighted[device[g]]
             fits = (new_demand <= limit).all(axis=1)
             gain = lam[g] * (A[mine] - A[device[g]])
-            cap = 1000.0 * fleet.shared.workers
-            with np.errstate(divide="ignore", invalid="ignore"):
-                h, _ = fleet.server_curve(np.minimum(new_demand / cap, 1.0 - 1e-15))
-            value = A_total + gain + (cap * h).sum(axis=1)
-            value = np.where(fits, value, np.inf)
+            with np.errstate(divide="ignore", invalid="ignore"):  # rows past a server's capacity: not taken
+                value = np.where(fits, fleet.scaled_cost(A_total + gain, new_demand), np.inf)
             j = int(np.argmin(value))
             if not value[j] < now:
                 break

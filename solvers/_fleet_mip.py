@@ -41,11 +41,6 @@ OA_START_CUTS = 64
 PS_RHO_CAP = 1 - 1e-9
 
 
-def user_classes(fleet: FleetProblem) -> list[np.ndarray]:
-    """Users that are the same problem (blocks, device, te link and rate), in first-seen order."""
-    return fleet.rate_classes()
-
-
 class _FleetModel:
     """Every class of identical users as one integer flow of m units through its chain
     program (x[i, s] = how many of its users run block i on tier s, y the moves), offset
@@ -54,7 +49,7 @@ class _FleetModel:
 
     def __init__(self, fleet: FleetProblem):
         self.fleet = fleet
-        self.classes = user_classes(fleet)
+        self.classes = fleet.rate_classes()  # same blocks, device, te link and rate
         self.rows: list[tuple[np.ndarray, np.ndarray, float, float]] = []
         self.x_index: list[np.ndarray] = []  # per class [n, 3]
         self.y_index: list[np.ndarray] = []  # per class [n-1, 3, 3]
@@ -146,7 +141,7 @@ def _start(fleet: FleetProblem):
     """lagrangian's feasible answer and its cost: a MIP start and a first upper bound."""
     from solvers.lagrangian import LagrangianConfig, lagrangian
 
-    few = len(user_classes(fleet)) < fleet.n_users  # identical users: the class master alone is near optimal
+    few = len(fleet.rate_classes()) < fleet.n_users  # identical users: the class master alone is near optimal
     X, _ = lagrangian(fleet, LagrangianConfig(formulation="classes" if few else "auto"))
     cost = float(fleet.evaluate(X[None]).cost[0])
     return (X, cost) if np.isfinite(cost) else None
