@@ -353,6 +353,19 @@ class FleetProblem:
         return tuple(self.class_server_loads[c] for c in self.class_of.tolist())
 
     @cached_property
+    def work_capacity(self) -> np.ndarray:
+        """1000 * workers_s: the ms of compute per second each server has (rho's denominator)."""
+        return 1000.0 * self.shared.workers
+
+    def demand_limit(self) -> np.ndarray:
+        """The most rate-weighted load (ms/s) each server may take: `capacity`, and with ps
+        strictly below saturation (h is finite only below rho = 1)."""
+        limit = self.capacity.copy()
+        if self.queueing == "ps":
+            limit = np.minimum(limit, self.work_capacity * (1 - 1e-12))
+        return limit
+
+    @cached_property
     def capacity(self) -> np.ndarray:
         """rho_max * 1000 * workers_s: the most rate-weighted load (ms/s) each server takes."""
         return self.rho_max * 1000.0 * self.shared.workers
@@ -510,7 +523,7 @@ class FleetProblem:
 
     def utilization(self, loads: np.ndarray) -> np.ndarray:
         """rho [2, pop] of loads [pop, 2, K]: sum_k lambda_k W[s, k] / (1000 workers_s)."""
-        return (loads @ self.rates).T / (1000.0 * self.shared.workers[:, None])
+        return (loads @ self.rates).T / self.work_capacity[:, None]
 
     def feasible_of(self, rho: np.ndarray) -> np.ndarray:
         ok = (rho <= self.rho_max * (1 + RHO_RTOL)).all(axis=0)
@@ -564,13 +577,13 @@ class FleetProblem:
         else:  # h'(r) = 1 / (1 - r)^2 = 1 + p
             r = np.clip(1.0 - 1.0 / np.sqrt(np.maximum(1.0 + p, 1.0)), 0.0, self.rho_max)
             h = r / (1.0 - r)
-        return r, 1000.0 * self.shared.workers * (h - (1.0 + p) * r)
+        return r, self.work_capacity * (h - (1.0 + p) * r)
 
     def scaled_cost(self, a_total, demand: np.ndarray):
         """Section 13's fleet cost times sum lambda, from sum_k lambda_k A_k (the users' costs
         without queueing) and the servers' demand [..., 2]: sum lambda A + 1000 sum_s workers_s
         h(rho_s), one value per row of `demand` (with `a_total` per row or shared)."""
-        cap = 1000.0 * self.shared.workers
+        cap = self.work_capacity
         h, _ = self.server_curve(np.asarray(demand) / cap)
         return a_total + (cap * h).sum(axis=-1)
 

@@ -76,13 +76,6 @@ class _Columns:
         return len(new)
 
 
-def _limits(fleet: FleetProblem) -> np.ndarray:
-    limit = fleet.capacity.copy()
-    if fleet.queueing == "ps":
-        limit = np.minimum(limit, 1000.0 * fleet.shared.workers * (1 - 1e-12))
-    return limit
-
-
 class _Master:
     """The restricted master LP over the known columns (module docstring)."""
 
@@ -107,8 +100,8 @@ class _Master:
         lam = self.lam[group]
         weighted = lam[:, None] * cols.loads  # [N, 2]
         convex = csr_matrix((np.ones(N), (group, np.arange(N))), shape=(G, N))
-        cap = 1000.0 * f.shared.workers
-        limit = _limits(f)
+        cap = f.work_capacity
+        limit = f.demand_limit()
         if not self.ps:
             c = lam * cols.cost / self.total
             res = linprog(c, A_ub=weighted.T / limit[:, None], b_ub=np.ones(2), A_eq=convex, b_eq=self.count,
@@ -160,7 +153,7 @@ def _round(fleet: FleetProblem, cols: _Columns, x: np.ndarray, groups: list[np.n
         mine = np.flatnonzero(group == g)
         while users[mine].sum() > count[g]:
             users[mine[np.argmax(users[mine])]] -= 1
-    limit = _limits(fleet)
+    limit = fleet.demand_limit()
     weighted = lam[group][:, None] * cols.loads
     A = cols.cost - cols.loads.sum(axis=1)  # cost without the server compute
     demand = users @ weighted
@@ -200,7 +193,7 @@ def _integer_split(fleet: FleetProblem, cols: _Columns, count: np.ndarray, lam: 
 
     group = np.asarray(cols.group)
     weighted = lam[group][:, None] * cols.loads
-    limit = _limits(fleet)
+    limit = fleet.demand_limit()
     users = np.rint(x).astype(np.int64)
     free = np.ones(group.size, dtype=bool)
     if group.size > SPLIT_ALL_COLUMNS:

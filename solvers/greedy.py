@@ -51,13 +51,11 @@ def shed_load(fleet: FleetProblem, X: np.ndarray, max_moves: int | None = None) 
     for k in range(K):
         delta[k], relief[k] = _candidates(fleet, X, k)
     loads = fleet.server_load(X)  # [K, 2]
-    limit = fleet.capacity.copy()
-    if fleet.queueing == "ps":
-        limit = np.minimum(limit, 1000.0 * fleet.shared.workers * (1 - 1e-12))
+    limit = fleet.demand_limit()
     moves = 0
     while True:
         demand = fleet.demand(loads)
-        rho = demand / (1000.0 * fleet.shared.workers)
+        rho = demand / fleet.work_capacity
         if fleet.feasible_of(rho[:, None])[0] or (max_moves is not None and moves >= max_moves):
             return X, moves
         s = int(np.argmax(demand / limit)) + 1  # the most overloaded server: 1 edge, 2 cloud

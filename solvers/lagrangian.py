@@ -98,7 +98,7 @@ class _Dual:
         r, server = self.fleet.server_dual(price)
         lb = (float(self.fleet.rates @ value) + float(server.sum())) / self.total_rate
         demand = self.fleet.demand(loads)
-        grad = (demand - 1000.0 * self.fleet.shared.workers * r) / self.total_rate
+        grad = (demand - self.fleet.work_capacity * r) / self.total_rate
         self.answers.append((lb, X.astype(np.int8), loads))
         self.answers.sort(key=lambda a: -a[0])
         del self.answers[KEEP_ANSWERS:]
@@ -132,7 +132,7 @@ class _Primal:
     def offer(self, X: np.ndarray, loads: np.ndarray | None = None) -> bool:
         f = self.fleet
         loads = f.server_load(X) if loads is None else loads
-        rho = f.demand(loads) / (1000.0 * f.shared.workers)
+        rho = f.demand(loads) / f.work_capacity
         if not f.feasible_of(rho[:, None])[0]:
             return False
         cost = f.evaluate(X[None]).cost[0]
@@ -143,16 +143,9 @@ class _Primal:
         return True
 
 
-def _limits(fleet: FleetProblem) -> np.ndarray:
-    limit = fleet.capacity.copy()
-    if fleet.queueing == "ps":
-        limit = np.minimum(limit, 1000.0 * fleet.shared.workers * (1 - 1e-12))
-    return limit
-
-
 def _repair(fleet: FleetProblem, dual: _Dual, price: np.ndarray, X: np.ndarray, loads: np.ndarray, steps: int):
     """A feasible assignment near the DP answer at `price` (module docstring)."""
-    limit = _limits(fleet)
+    limit = fleet.demand_limit()
     over = fleet.demand(loads) > limit
     if not over.any():
         return X, loads, price
@@ -190,11 +183,11 @@ def _fill(fleet: FleetProblem, X: np.ndarray, loads: np.ndarray, Xd: np.ndarray,
     cost_now, _ = fleet.user_terms(X[None])
     cost_new, _ = fleet.user_terms(Xd[None])
     demand = fleet.demand(loads)
-    congestion = fleet.congestion_price(demand / (1000.0 * fleet.shared.workers))
+    congestion = fleet.congestion_price(demand / fleet.work_capacity)
     lam = fleet.rates[diff]
     delta_load = Ld[diff] - loads[diff]
     saving = lam * (cost_now[0, diff] - cost_new[0, diff] - delta_load @ congestion)
-    limit = _limits(fleet)
+    limit = fleet.demand_limit()
     need = np.maximum((lam[:, None] * delta_load / limit[None, :]).max(axis=1), 1e-300)
     order = np.argsort(-saving / need, kind="stable")
     X, loads = X.copy(), loads.copy()
@@ -217,8 +210,8 @@ def _polish(fleet: FleetProblem, X: np.ndarray, pool: list[np.ndarray], max_move
     costs, loads = zip(*(fleet.user_terms(a[None]) for a in cands), strict=True)
     W = np.stack([w[0].T for w in loads])  # [C, K, 2]
     A = np.stack([c[0] for c in costs]) - W.sum(axis=2)  # [C, K]: cost without server compute
-    lam, cap = fleet.rates, 1000.0 * fleet.shared.workers
-    limit = _limits(fleet)
+    lam, cap = fleet.rates, fleet.work_capacity
+    limit = fleet.demand_limit()
     pick = np.zeros(fleet.n_users, dtype=np.intp)
     users = np.arange(fleet.n_users)
     demand = lam @ W[0]
@@ -314,12 +307,12 @@ def _by_users(fleet: FleetProblem, cfg: LagrangianConfig, dp, trace: Trace,
             best = (lb, p, X, L)
     lb, price, Xd, Ld = best
     if fleet.queueing == "ps":  # price each server at its marginal congestion along averaged utilizations
-        rho = fleet.demand(Ld) / (1000.0 * fleet.shared.workers)
+        rho = fleet.demand(Ld) / fleet.work_capacity
         for t in range(cfg.congestion_steps):
             p = np.minimum(fleet.congestion_price(np.minimum(rho, fleet.rho_max)), ceiling)
             _, _, Xc, Lc = dual(p)
             primal.offer(Xc, Lc)
-            rho = rho + (fleet.demand(Lc) / (1000.0 * fleet.shared.workers) - rho) / (t + 2)
+            rho = rho + (fleet.demand(Lc) / fleet.work_capacity - rho) / (t + 2)
     Xr, Lr, _ = _repair(fleet, dual, price, Xd, Ld, cfg.repair_steps)
     primal.offer(Xr, Lr)
     Xf, Lf = Xr, Lr
